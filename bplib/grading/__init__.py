@@ -1,0 +1,19 @@
+"""Automatic checks for the course's exercises.
+
+    check(exercise_id, fn, *, seed=None) -> CheckResult (.passed, .score, .feedback)
+    reference(exercise_id)               -> the reference implementation
+    EXERCISES                            -> {exercise id: Exercise (description, signature, ...)}
+
+A check runs the student's function on several seeded trials, compares each
+output with the reference implementation and with a numerical gradient,
+checks shapes, dtypes, finiteness and that no argument was modified, and
+recognises common mistakes. It is split in two halves so that classroom
+grading can run them in different processes: ``run_trials`` calls the
+student's function and records portable outputs; ``grade`` judges them.
+"""
+
+from bplib.grading.verdict import (DEFAULT_SEED, EXERCISES, CheckResult, check, grade,
+                                   make_trials, reference, run_trials)
+
+__all__ = ["check", "reference", "EXERCISES", "CheckResult", "grade", "run_trials",
+           "make_trials", "DEFAULT_SEED"]

@@ -1,0 +1,408 @@
+"""The grader's side of a check: compare recorded outputs with the reference.
+
+``grade`` needs only the exercise id, the seed and the portable records made
+by ``runner.call_student``; it regenerates the trials from the seed, computes
+the reference answers and numerical gradients itself, and never looks at the
+student's code. That is what lets classroom grading run the student's
+functions in one process and judge them in another.
+"""
+
+import html
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bplib.gradcheck import relative_error
+from bplib.grading.exercises import EXERCISE_LIST
+from bplib.grading.runner import Opaque, call_student, from_portable
+
+EXERCISES = {exercise.id: exercise for exercise in EXERCISE_LIST}
+DEFAULT_SEED = 2024
+REFERENCE_TOLERANCE = 1e-6  # relative error allowed against the reference answer
+GRADCHECK_TOLERANCE = 1e-5  # a correct gradient is ~1e-8 from central differences
+
+
+def _exercise(exercise_id):
+    try:
+        return EXERCISES[exercise_id]
+    except (KeyError, TypeError):
+        valid = ", ".join(EXERCISES)
+        raise ValueError(f"unknown exercise id {exercise_id!r}; valid ids are: {valid}") from None
+
+
+def reference(exercise_id):
+    """The reference implementation of an exercise, with its signature."""
+    return _exercise(exercise_id).reference
+
+
+def make_trials(exercise_id, seed=None):
+    """The trials of an exercise for a seed (None: the fixed default seed)."""
+    seed = DEFAULT_SEED if seed is None else seed
+    return _exercise(exercise_id).make_trials(np.random.default_rng(seed))
+
+
+def run_trials(exercise_id, fn, seed=None):
+    """Call ``fn`` on every trial; return the portable records (student side)."""
+    exercise = _exercise(exercise_id)
+    if not callable(fn):
+        return [{"outputs": None, "changed": [], "warnings": [], "stdout": "",
+                 "stdout_chars": 0, "error": {"type": "NotCallable", "where": None,
+                                              "message": f"got {type(fn).__name__}"}}]
+    return [call_student(fn, trial.args, exercise.arg_names)
+            for trial in make_trials(exercise_id, seed)]
+
+
+def check(exercise_id, fn, *, seed=None):
+    """Check a student's implementation of an exercise against the reference.
+
+    Runs several trials with inputs drawn from ``seed`` (a fixed default when
+    None, so a notebook's report is the same on every run) and returns a
+    CheckResult with .passed, .score (the fraction of trials passed) and
+    .feedback. Never raises because of ``fn``; raises ValueError for an
+    unknown exercise id.
+    """
+    _exercise(exercise_id)
+    return grade(exercise_id, run_trials(exercise_id, fn, seed), seed=seed)
+
+
+# --------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------
+
+@dataclass
+class TrialVerdict:
+    label: str
+    passed: bool
+    problems: list = field(default_factory=list)
+    hints: list = field(default_factory=list)
+    gradcheck_error: float = None
+    not_attempted: bool = False
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check. Renders as text and as HTML in a notebook."""
+
+    exercise_id: str
+    passed: bool
+    score: float
+    feedback: str
+    status: str  # "passed", "failed" or "not attempted"
+    trials: list = field(default_factory=list, repr=False)
+
+    def __str__(self):
+        return self.feedback
+
+    def __repr__(self):
+        return self.feedback
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(self.feedback)
+
+    def _repr_html_(self):
+        colour = {"passed": "#2e7d32", "failed": "#c62828"}.get(self.status, "#616161")
+        background = {"passed": "#e8f5e9", "failed": "#ffebee"}.get(self.status, "#f5f5f5")
+        head, _, body = self.feedback.partition("\n")
+        body_html = (f'<pre style="margin:4px 0 0 0;white-space:pre-wrap;background:none">'
+                     f"{html.escape(body)}</pre>") if body else ""
+        return (f'<div style="border-left:5px solid {colour};background:{background};'
+                f'padding:6px 10px;font-family:sans-serif">'
+                f'<b style="color:{colour}">{html.escape(head)}</b>{body_html}</div>')
+
+    def to_dict(self):
+        return {"exercise_id": self.exercise_id, "passed": self.passed, "score": self.score,
+                "status": self.status, "feedback": self.feedback,
+                "trials": [vars(t) for t in self.trials]}
+
+
+# --------------------------------------------------------------------------
+# Judging
+# --------------------------------------------------------------------------
+
+def grade(exercise_id, records, seed=None):
+    """Judge portable records against the reference (grader side)."""
+    exercise = _exercise(exercise_id)
+    trials = make_trials(exercise_id, seed)
+    verdicts = []
+    for k, trial in enumerate(trials):
+        record = records[k] if k < len(records) else None
+        try:
+            verdicts.append(_judge(exercise, trial, record))
+        except Exception as exc:  # the grader's own safety net
+            verdicts.append(TrialVerdict(trial.label, False,
+                                         [f"could not be graded ({type(exc).__name__}: {exc})"]))
+    return _summarise(exercise, verdicts)
+
+
+def _judge(exercise, trial, record):
+    if record is None:
+        return TrialVerdict(trial.label, False, ["was not run"])
+    verdict = TrialVerdict(trial.label, True)
+    error = record.get("error")
+    if error:
+        if error["type"] == "NotImplementedError":
+            return TrialVerdict(trial.label, False, ["not attempted yet"], not_attempted=True)
+        verdict.passed = False
+        where = error.get("where")
+        at = f" at line {where['line']}: {where['code']}" if where and where.get("code") else ""
+        verdict.problems.append(f"raised {error['type']}: {error['message']}{at}")
+        verdict.hints.extend(_error_hints(error, trial))
+        return verdict
+
+    expected = exercise.reference(*trial.args)
+    got = from_portable(record["outputs"])
+    try:
+        pairs = _pair_outputs(exercise.output_names, expected, got)
+    except StructureProblem as problem:
+        verdict.passed = False
+        verdict.problems.append(str(problem))
+        return verdict
+
+    numerical = None
+    if exercise.numerical is not None and not trial.stability:
+        numerical = _flatten(exercise.output_names, exercise.numerical(trial.args))
+    for name, want, have in pairs:
+        _judge_output(verdict, name, want, have, numerical, trial)
+
+    if record.get("changed"):
+        names = ", ".join(f"`{n}`" for n in record["changed"])
+        verdict.passed = False
+        verdict.problems.append(f"modified its argument {names} in place")
+        verdict.hints.append("Never change an argument: the caller still needs it. Compute a new "
+                             "array (e.g. `dout * (z > 0)`) or work on a copy (`dout.copy()`).")
+    unstable = [w for w in record.get("warnings", []) if "overflow" in w or "invalid" in w
+                or "divide" in w]
+    if unstable:
+        verdict.passed = False
+        verdict.problems.append("numpy warned: " + "; ".join(unstable))
+        verdict.hints.append(_OVERFLOW_HINTS.get(exercise.id, _OVERFLOW_HINTS["default"]))
+    if not verdict.passed:
+        hint = _recognise_mistake(exercise, trial, pairs)
+        if hint:
+            verdict.hints.insert(0, hint)
+    return verdict
+
+
+class StructureProblem(Exception):
+    pass
+
+
+def _describe(value):
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (tuple, list, dict)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    if isinstance(value, Opaque):
+        return f"an object of type {value.type_name}"
+    return f"a {type(value).__name__}"
+
+
+def _pair_outputs(names, expected, got):
+    """Match the student's return value to the reference's, output by output.
+
+    Returns [(name, expected value, student value)]; raises StructureProblem
+    with a sentence a student can act on when the structure differs.
+    """
+    if got is None:
+        raise StructureProblem("returned None: did you forget the `return` statement?")
+    if len(names) == 1:
+        return [_pair_leaf(names[0], expected, got)]
+    wanted = "(" + ", ".join(names) + ")"
+    if not isinstance(got, (tuple, list)):
+        raise StructureProblem(f"returned {_describe(got)}; expected a tuple {wanted}")
+    if len(got) != len(names):
+        raise StructureProblem(f"returned {len(got)} values; expected {len(names)}: {wanted}")
+    pairs = []
+    for name, want, have in zip(names, expected, got):
+        if isinstance(want, dict):
+            if not isinstance(have, dict):
+                raise StructureProblem(f"{name} is {_describe(have)}; expected a dict with keys "
+                                       f"{sorted(want)}")
+            missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+            if missing or extra:
+                raise StructureProblem(
+                    f"{name} has keys {sorted(have)}; expected exactly {sorted(want)}"
+                    + (f" (missing {missing})" if missing else "")
+                    + (f" (unexpected {extra})" if extra else ""))
+            pairs.extend(_pair_leaf(f"{name}['{key}']", want[key], have[key]) for key in want)
+        else:
+            pairs.append(_pair_leaf(name, want, have))
+    return pairs
+
+
+def _pair_leaf(name, want, have):
+    if isinstance(have, list) and not isinstance(want, list):
+        raise StructureProblem(f"{name} is a Python list; return a numpy array")
+    if np.ndim(want) == 0 and not isinstance(want, np.ndarray):  # a number is expected
+        if isinstance(have, np.ndarray) and have.ndim > 0:
+            raise StructureProblem(f"{name} must be a single number; got an array of shape "
+                                   f"{have.shape} (use float(...) or .item())")
+        if not isinstance(have, (int, float, np.ndarray)) or isinstance(have, bool):
+            raise StructureProblem(f"{name} must be a number; got {_describe(have)}")
+        return name, float(want), np.asarray(have)
+    if not isinstance(have, np.ndarray):
+        raise StructureProblem(f"{name} is {_describe(have)}; expected a numpy array of shape "
+                               f"{np.shape(want)}")
+    return name, np.asarray(want, dtype=float), have
+
+
+def _flatten(names, value):
+    """A reference-structured value as {output name: array}."""
+    values = (value,) if len(names) == 1 else value
+    flat = {}
+    for name, v in zip(names, values):
+        if isinstance(v, dict):
+            flat.update({f"{name}['{k}']": vv for k, vv in v.items()})
+        elif v is not None:
+            flat[name] = v
+    return flat
+
+
+def _judge_output(verdict, name, want, have, numerical, trial):
+    """Add the problems of one output to the verdict."""
+    if have.dtype.kind not in "fiu" or have.dtype.kind in "iu" and np.ndim(want) > 0:
+        kind = "an integer" if have.dtype.kind in "iu" else f"a {have.dtype}"
+        verdict.passed = False
+        verdict.problems.append(f"{name} has {kind} dtype; expected float64 "
+                                "(did you build it with np.zeros_like of an integer array?)")
+        return
+    if have.dtype != np.float64 and np.ndim(want) > 0:
+        verdict.passed = False
+        verdict.problems.append(f"{name} has dtype {have.dtype}; expected float64, the "
+                                "course's precision")
+        return
+    if np.shape(have) != np.shape(want):
+        verdict.passed = False
+        verdict.problems.append(f"{name} has shape {np.shape(have)}; expected {np.shape(want)}"
+                                f"{_shape_hint(np.shape(have), np.shape(want))}")
+        return
+    if not np.all(np.isfinite(have)):
+        verdict.passed = False
+        bad = "NaN" if np.any(np.isnan(have)) else "inf"
+        verdict.problems.append(f"{name} contains {bad}")
+        if trial.stability:
+            verdict.hints.append("Large inputs overflowed somewhere: an exp of a big number is "
+                                 "inf, and inf / inf is NaN. Use the numerically stable form.")
+        return
+    error = relative_error(have, want)
+    if numerical is not None and name in numerical:
+        grad_error = relative_error(have, numerical[name])
+        verdict.gradcheck_error = max(verdict.gradcheck_error or 0.0, grad_error)
+    else:
+        grad_error = None
+    if error > REFERENCE_TOLERANCE:
+        verdict.passed = False
+        check = ("" if grad_error is None else
+                 f"; gradient check against central differences: relative error {grad_error:.1e}")
+        verdict.problems.append(f"{name}: values differ from the reference (relative error "
+                                f"{error:.1e}){check}")
+
+
+def _shape_hint(have, want):
+    if len(have) == 2 and have == want[::-1]:
+        return " (it looks transposed)"
+    if have == (1,) + tuple(want):
+        return " (drop keepdims=True: the result should have no leading axis of length 1)"
+    if len(have) == len(want) == 1:
+        return " (did you sum over the wrong axis?)"
+    if len(have) < len(want):
+        return " (an axis is missing: did you sum or index away an axis?)"
+    return ""
+
+
+_OVERFLOW_HINTS = {
+    "sigmoid_backward": ("np.exp(-z) overflows for z below about -709. Use the stable form: with "
+                         "e = np.exp(-np.abs(z)), sigmoid is 1 / (1 + e) where z >= 0 and "
+                         "e / (1 + e) where z < 0 (or call bplib's stable sigmoid)."),
+    "softmax_backward": ("np.exp(z) overflows for logits of 1000. Subtract each row's maximum "
+                         "before exponentiating: softmax is unchanged and every exp is <= 1."),
+    "softmax_cross_entropy": ("np.exp(logits) overflows for logits of 1000. Subtract each row's "
+                              "maximum first (log-sum-exp) and compute the log-probabilities "
+                              "as z - logsumexp(z) instead of log(softmax(z))."),
+    "binary_cross_entropy": ("log(p) or 1 / p overflowed: clip p to [1e-12, 1 - 1e-12] "
+                             "before taking logs and dividing."),
+    "default": "Your code is numerically unstable for these inputs (an overflow or 0 / 0).",
+}
+
+
+_ONE_DIMENSIONAL_HINT = ("Your code handles one-dimensional inputs only: it passed the "
+                         "one-dimensional trial and failed on inputs with more axes. Use "
+                         "whole-array numpy operations instead of loops over len(z).")
+
+
+def _error_hints(error, trial):
+    hints = []
+    message = error.get("message", "")
+    if "truth value of an array" in message:
+        hints.append("You used an array in an `if` (e.g. `if z > 0:`). Work element-wise "
+                     "instead: `z > 0` is a boolean mask, and np.where chooses per element.")
+    if error["type"] in ("IndexError", "ValueError") and "batch size 1" in trial.label:
+        hints.append("This trial has a batch of one sample: avoid squeeze() and shapes that "
+                     "assume N > 1.")
+    if error["type"] == "NotCallable":
+        hints.append("Pass the function itself, e.g. check(\"relu_backward\", relu_backward), "
+                     "without calling it.")
+    return hints
+
+
+def _recognise_mistake(exercise, trial, pairs):
+    """The hint of a known mistake whose output the student's output matches."""
+    expected = _flatten(exercise.output_names, exercise.reference(*trial.args))
+    got = {name: have for name, _, have in pairs}
+    for hint, wrong in exercise.mistakes:
+        try:
+            with np.errstate(all="ignore"):
+                variant = _flatten(exercise.output_names, wrong(*trial.args))
+        except Exception:
+            continue
+        differs = False
+        matches = True
+        for name, have in got.items():
+            want_wrong = np.asarray(variant.get(name, expected.get(name)), dtype=float)
+            if want_wrong.shape != np.shape(have) or not np.all(np.isfinite(have)):
+                matches = False
+                break
+            if relative_error(have, want_wrong) > 1e-6:
+                matches = False
+                break
+            if want_wrong.shape != np.shape(expected[name]) or \
+                    relative_error(want_wrong, expected[name]) > 1e-6:
+                differs = True
+        if matches and differs:
+            return "Hint: " + hint
+    return None
+
+
+def _summarise(exercise, verdicts):
+    n = len(verdicts)
+    n_passed = sum(v.passed for v in verdicts)
+    if verdicts and all(v.not_attempted for v in verdicts):
+        return CheckResult(exercise.id, False, 0.0,
+                           f"{exercise.id}: not attempted yet. Write your code in place of "
+                           "`raise NotImplementedError`, run that cell, then run this one again.",
+                           "not attempted", verdicts)
+    grad_errors = [v.gradcheck_error for v in verdicts if v.gradcheck_error is not None]
+    gradcheck = (f"\nGradient check: largest relative error against central differences "
+                 f"{max(grad_errors):.0e} (below {GRADCHECK_TOLERANCE:.0e} is a match)."
+                 if grad_errors else "")
+    if n_passed == n:
+        feedback = (f"{exercise.id}: all {n} trials passed.{gradcheck}")
+        return CheckResult(exercise.id, True, 1.0, feedback, "passed", verdicts)
+    lines = [f"{exercise.id}: {n_passed} of {n} trials passed."]
+    first = next(v for v in verdicts if not v.passed)
+    if any(v.passed and "one-dimensional" in v.label for v in verdicts):
+        first.hints.append(_ONE_DIMENSIONAL_HINT)
+    lines.append(f"First failure, trial {verdicts.index(first) + 1} ({first.label}):")
+    lines.extend(f"  - {problem}" for problem in first.problems)
+    for hint in dict.fromkeys(first.hints):  # unique, in order
+        lines.append(hint if hint.startswith("Hint:") else f"Hint: {hint}")
+    others = [f"{i + 1} ({v.label})" for i, v in enumerate(verdicts)
+              if not v.passed and v is not first]
+    if others:
+        lines.append("Also failed: trial " + ", ".join(others) + ".")
+    if not first.hints and "values differ" in " ".join(first.problems):
+        lines.append("Hint: no common mistake matches. Check each step on a tiny input against "
+                     "bplib.gradcheck.numerical_gradient to find the first one that is off.")
+    return CheckResult(exercise.id, False, n_passed / n, "\n".join(lines), "failed", verdicts)
