@@ -1,41 +1,34 @@
-"""The ``bplib`` command: maintainers' and instructors' tools.
+"""The ``bplib`` command: tools for maintainers and instructors.
 
-    bplib execute NOTEBOOK...   run notebooks top to bottom, saving outputs
-    bplib generate              write exercises/ from solutions/
+    bplib generate [--solutions DIR] [--exercises DIR]   write exercises/ from solutions/
+    bplib execute NOTEBOOK...                           run notebooks, saving their outputs
 """
 
 import argparse
 import sys
-from pathlib import Path
-
-
-def execute_notebooks(paths, timeout=120):
-    """Run each notebook in a fresh kernel and save it with its outputs.
-
-    Executed from the notebook's own folder, as JupyterLab and nbval do.
-    """
-    import nbformat
-    from nbclient import NotebookClient
-
-    for path in map(Path, paths):
-        nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
-        client.execute()
-        nbformat.write(nb, path)
-        print(f"executed {path}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="bplib", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("execute", help="run notebooks and save their outputs")
-    run.add_argument("notebooks", nargs="+")
-    run.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    generate = commands.add_parser("generate", help="write exercise notebooks from solutions")
+    generate.add_argument("--solutions", default="solutions")
+    generate.add_argument("--exercises", default="exercises")
+    execute = commands.add_parser("execute", help="run notebooks and save their outputs")
+    execute.add_argument("notebooks", nargs="+")
+    execute.add_argument("--timeout", type=int, default=120, help="seconds per cell")
     args = parser.parse_args(argv)
-    if args.command == "execute":
-        execute_notebooks(args.notebooks, args.timeout)
+
+    from bplib import notebooks
+
+    if args.command == "generate":
+        for path in notebooks.generate_exercises(args.solutions, args.exercises):
+            print(f"wrote {path}")
+    elif args.command == "execute":
+        for path in args.notebooks:
+            notebooks.execute_notebook(path, args.timeout)
+            print(f"executed {path}")
     return 0
 
 

@@ -1,0 +1,94 @@
+"""Maintainers' notebook tools: make exercises from solutions, run notebooks.
+
+Solutions are the source of truth. In a solution notebook, the student's
+part of a code cell sits between two marker lines:
+
+    ### BEGIN SOLUTION
+    return dout * (z > 0)
+    ### END SOLUTION
+
+``generate_exercise`` replaces each such block with ``# YOUR CODE HERE`` and
+``raise NotImplementedError()`` at the same indentation, clears outputs, and
+adds nbgrader cell metadata (solution cells, locked grading cells) so an
+nbgrader course can adopt the notebooks unchanged.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+_BLOCK = re.compile(r"^([ \t]*)" + re.escape(BEGIN) + r"[ \t]*\n.*?^[ \t]*"
+                    + re.escape(END) + r"[ \t]*$", re.DOTALL | re.MULTILINE)
+_CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([a-z_]+)["']""")
+
+
+def strip_solutions(source):
+    """Replace every solution block in a cell's source with a stub.
+
+    Raises ValueError when a BEGIN marker has no matching END (or vice versa).
+    """
+    stubbed, count = _BLOCK.subn(
+        lambda m: f"{m.group(1)}# YOUR CODE HERE\n{m.group(1)}raise NotImplementedError()",
+        source)
+    if source.count(BEGIN) != count or source.count(END) != count:
+        raise ValueError("unbalanced ### BEGIN SOLUTION / ### END SOLUTION markers in:\n"
+                         + source)
+    return stubbed, count
+
+
+def generate_exercise(solution_path, exercise_path):
+    """Write the student's version of one solution notebook."""
+    nb = nbformat.read(solution_path, as_version=4)
+    stem = Path(solution_path).stem
+    for index, cell in enumerate(nb.cells):
+        cell.metadata.pop("nbgrader", None)
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = []
+        cell.execution_count = None
+        source, count = strip_solutions(cell.source)
+        cell.source = source
+        checked = _CHECK_CALL.findall(source)
+        if count:
+            cell.metadata["nbgrader"] = _nbgrader(f"{stem}_solution_{index}", solution=True)
+        elif checked:
+            cell.metadata["nbgrader"] = _nbgrader(f"check_{'_'.join(checked)}", grade=True,
+                                                  points=len(checked))
+    nb.metadata.pop("widgets", None)
+    Path(exercise_path).parent.mkdir(parents=True, exist_ok=True)
+    nbformat.validate(nb)
+    nbformat.write(nb, exercise_path)
+
+
+def _nbgrader(grade_id, *, solution=False, grade=False, points=0):
+    meta = {"grade_id": grade_id, "schema_version": 3, "solution": solution,
+            "grade": grade, "locked": not solution, "task": False}
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+def generate_exercises(solutions_dir="solutions", exercises_dir="exercises"):
+    """Regenerate every exercise notebook; returns the paths written."""
+    written = []
+    for solution in sorted(Path(solutions_dir).glob("*.ipynb")):
+        target = Path(exercises_dir) / solution.name
+        generate_exercise(solution, target)
+        written.append(target)
+    return written
+
+
+def execute_notebook(path, timeout=120):
+    """Run a notebook top to bottom in a fresh kernel and save its outputs.
+
+    Runs in the notebook's own folder, as JupyterLab and nbval do.
+    """
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbformat.write(nb, path)
