@@ -26,7 +26,9 @@ def dense(X, W, b):
 
     X: (N, D_in), W: (D_in, D_out), b: (D_out,)  ->  Z: (N, D_out)
     """
-    return X @ W + b
+    Z = np.matmul(X, W, dtype=float)
+    Z += b  # in place on our own fresh product: one (N, D_out) array, not two
+    return Z
 
 
 def dense_backward(X, W, b, dZ, *, input_grad=True):
@@ -84,13 +86,15 @@ def sigmoid(z):
 def sigmoid_backward(z, dout):
     """dL/dz for ``sigmoid(z)``, z being the pre-activation.
 
-    sigmoid'(z) = sigmoid(z) * (1 - sigmoid(z)). Note that the slope is
-    written in terms of the *output* s = sigmoid(z); it is still a derivative
-    with respect to z.
+    The slope is usually written in terms of the *output* s = sigmoid(z):
+    sigmoid'(z) = s * (1 - s). It is still a derivative with respect to z.
+    For large z, though, s rounds to 1.0 and 1 - s to 0, losing the tiny
+    true slope; with e = exp(-|z|) the same quantity is e / (1 + e)**2,
+    exact in both tails (sigmoid' is even) and free of overflow.
     z, dout: the same shape  ->  dz: that shape
     """
-    s = sigmoid(z)
-    return dout * s * (1.0 - s)
+    e = np.exp(-np.abs(z))
+    return dout * e / ((1.0 + e) * (1.0 + e))
 
 
 def tanh(z):
@@ -165,12 +169,20 @@ def softmax_backward(z, dout):
 # Losses: each returns (mean loss, gradient of that mean w.r.t. its input)
 # --------------------------------------------------------------------------
 
+def _check_same_shape(pred, target, names):
+    if np.shape(pred) != np.shape(target):
+        raise ValueError(f"{names[0]} and {names[1]} must have the same shape (broadcasting "
+                         f"them would compare every pair), got {np.shape(pred)} and "
+                         f"{np.shape(target)}")
+
+
 def mse_loss(y_pred, y_true):
     """Mean squared error over all elements, and its gradient.
 
     L = mean((y_pred - y_true)**2),  dL/dy_pred = 2 (y_pred - y_true) / size
     y_pred, y_true: the same shape  ->  (float, array shaped like y_pred)
     """
+    _check_same_shape(y_pred, y_true, ("y_pred", "y_true"))
     diff = y_pred - y_true
     return float(np.mean(diff * diff)), 2.0 * diff / diff.size
 
@@ -186,6 +198,7 @@ def binary_cross_entropy(p, y, *, eps=1e-12):
     ``binary_cross_entropy_with_logits``: it needs no clipping at all.
     p, y: the same shape, p in [0, 1]  ->  (float, array shaped like p)
     """
+    _check_same_shape(p, y, ("p", "y"))
     p_safe = np.clip(p, eps, 1.0 - eps)
     loss = -np.mean(y * np.log(p_safe) + (1.0 - y) * np.log1p(-p_safe))
     return float(loss), (p_safe - y) / (p_safe * (1.0 - p_safe)) / np.size(p)
@@ -201,6 +214,7 @@ def binary_cross_entropy_with_logits(z, y):
     L = mean(max(z, 0) - y z + log1p(exp(-|z|))),  dL/dz = (sigmoid(z) - y) / size
     z, y: the same shape  ->  (float, array shaped like z)
     """
+    _check_same_shape(z, y, ("z", "y"))
     loss = np.mean(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z))))
     return float(loss), (sigmoid(z) - y) / np.size(z)
 
@@ -230,11 +244,13 @@ def softmax_cross_entropy(logits, y):
     n, c = logits.shape
     y = _check_labels(y, n, c)
     rows = np.arange(n)
-    log_p = log_softmax(logits)
-    loss = -log_p[rows, y].mean()
-    dlogits = np.exp(log_p)
-    dlogits[rows, y] -= 1.0  # dlogits is our own fresh array
-    return float(loss), dlogits / n
+    shifted = logits - logits.max(axis=1, keepdims=True)  # every exp is now <= 1
+    exp_shifted = np.exp(shifted)
+    sums = exp_shifted.sum(axis=1)
+    loss = np.mean(np.log(sums) - shifted[rows, y])  # logsumexp(z_n) - z_n[y_n]
+    dlogits = exp_shifted / (n * sums[:, None])      # softmax / N, a fresh array
+    dlogits[rows, y] -= 1.0 / n
+    return float(loss), dlogits
 
 
 def cross_entropy(probs, y, *, eps=1e-12):

@@ -11,10 +11,12 @@ why we check gradients with it but never train with it.
 
 A *kink* (ReLU at 0) breaks the rule: when an input lies closer than h to the
 kink, the two evaluations straddle it and the central difference mixes two
-slopes. The checker detects such coordinates by comparing the one-sided
-slopes (f(x+h) - f(x)) / h and (f(x) - f(x-h)) / h, which agree to O(h) on a
-smooth function and differ by the size of the jump across a kink, and it
-leaves those coordinates out instead of reporting a false failure.
+slopes. The checker compares the one-sided slopes (f(x+h) - f(x)) / h and
+(f(x) - f(x-h)) / h, which agree to O(h) on a smooth function and differ by
+the size of the jump across a kink. A coordinate is left out only when the
+slopes disagree AND the analytic gradient equals one of them (it is the
+slope on the input's own side of the kink), so a correct gradient is never
+failed at a kink and a wrong one is never excused as a kink.
 """
 
 from dataclasses import dataclass, field
@@ -36,8 +38,12 @@ def numerical_gradient(f, x, h=DEFAULT_H):
     return grad
 
 
-def _central_and_kinks(f, x, h, kink_tol=None):
-    """Central differences, and a mask of coordinates where f has a kink."""
+def _central_and_kinks(f, x, h, kink_tol=None, analytic=None):
+    """Central differences, and a mask of coordinates excused as kinks.
+
+    A coordinate is a kink when its one-sided slopes differ by more than
+    kink_tol (relative) and the analytic gradient matches one of them.
+    """
     x = np.array(x, dtype=float)  # a private copy we may perturb
     grad = np.zeros_like(x)
     kinks = np.zeros(x.shape, dtype=bool)
@@ -54,7 +60,9 @@ def _central_and_kinks(f, x, h, kink_tol=None):
         if f0 is not None:
             right, left = (f_plus - f0) / h, (f0 - f_minus) / h
             scale = max(abs(right), abs(left), 1e-8)
-            kinks.flat[i] = abs(right - left) > kink_tol * scale
+            a = analytic.flat[i]
+            kinks.flat[i] = (abs(right - left) > kink_tol * scale and
+                             min(abs(a - right), abs(a - left)) <= kink_tol * scale)
     return grad, kinks
 
 
@@ -114,7 +122,8 @@ def gradient_check(f, x, analytic, *, name="x", h=DEFAULT_H, tol=1e-6,
     analytic: the gradient to check, shaped like x
     coords: optional flat indices to check (a sparse check); all by default
     kink_tol: one-sided slopes differing by more than this (relative) mark
-    a kink; pass None to compare every coordinate regardless.
+    a kink, which is left out when the analytic gradient equals one of them;
+    pass None to compare every coordinate regardless.
     Returns a GradCheckResult.
     """
     x = np.asarray(x, dtype=float)
@@ -123,10 +132,10 @@ def gradient_check(f, x, analytic, *, name="x", h=DEFAULT_H, tol=1e-6,
         raise ValueError(f"{name}: analytic gradient has shape "
                          f"{analytic.shape}, expected {x.shape}")
     if coords is None:
-        numerical, kinks = _central_and_kinks(f, x, h, kink_tol)
+        numerical, kinks = _central_and_kinks(f, x, h, kink_tol, analytic)
         checked = ~kinks
     else:
-        numerical, kinks = _sparse_numerical(f, x, h, coords, kink_tol)
+        numerical, kinks = _sparse_numerical(f, x, h, coords, kink_tol, analytic)
         checked = np.zeros(x.shape, dtype=bool)
         checked.flat[np.asarray(coords)] = True
         checked &= ~kinks
@@ -134,7 +143,7 @@ def gradient_check(f, x, analytic, *, name="x", h=DEFAULT_H, tol=1e-6,
     return GradCheckResult(name, analytic, numerical, error, tol, checked, kinks)
 
 
-def _sparse_numerical(f, x, h, coords, kink_tol):
+def _sparse_numerical(f, x, h, coords, kink_tol, analytic):
     """Central differences at the given flat indices only (NaN elsewhere)."""
     numerical = np.full(x.shape, np.nan)
     kinks = np.zeros(x.shape, dtype=bool)
@@ -143,7 +152,8 @@ def _sparse_numerical(f, x, h, coords, kink_tol):
             shifted = x.copy()
             shifted.flat[i] = t
             return f(shifted)
-        g, kink = _central_and_kinks(f_along, x.flat[i], h, kink_tol)
+        g, kink = _central_and_kinks(f_along, x.flat[i], h, kink_tol,
+                                     np.asarray(analytic.flat[i]))
         numerical.flat[i] = g
         kinks.flat[i] = kink
     return numerical, kinks
@@ -166,6 +176,9 @@ def check_backward(forward, backward, inputs, *, seed=0, h=DEFAULT_H, tol=1e-6,
     grads = backward(*inputs, G)
     if len(inputs) == 1 and not isinstance(grads, tuple):
         grads = (grads,)
+    if len(grads) != len(inputs):
+        raise ValueError(f"backward returned {len(grads)} gradients for {len(inputs)} "
+                         "inputs: it must return one gradient per input, in order")
     results = []
     for k, (name, grad) in enumerate(zip(names, grads)):
         def scalar(value, k=k):

@@ -94,6 +94,9 @@ class Softmax(_Activation):
 class SoftmaxCrossEntropy:
     """Softmax and cross-entropy fused, on logits (N, C), integer labels (N,)."""
 
+    def validate_targets(self, y):
+        pass  # softmax_cross_entropy checks its labels on every call
+
     def __call__(self, logits, y):
         return F.softmax_cross_entropy(logits, y)
 
@@ -116,6 +119,10 @@ class CrossEntropy(SoftmaxCrossEntropy):
 
 class BinaryCrossEntropyWithLogits:
     """Binary cross-entropy on logits of shape (N, 1) against labels (N,)."""
+
+    def validate_targets(self, y):
+        if not np.isin(y, (0, 1)).all():
+            raise ValueError(f"binary labels must be 0 or 1, got values {np.unique(y)[:10]}")
 
     def __call__(self, z, y):
         return F.binary_cross_entropy_with_logits(z, y.reshape(z.shape))
@@ -142,6 +149,10 @@ class BinaryCrossEntropy(BinaryCrossEntropyWithLogits):
 
 class MeanSquaredError:
     """Mean squared error for regression; y shaped like the output or (N,)."""
+
+    def validate_targets(self, y):
+        if not np.issubdtype(np.asarray(y).dtype, np.number):
+            raise ValueError(f"regression targets must be numbers, got dtype {y.dtype}")
 
     def __call__(self, y_pred, y):
         return F.mse_loss(y_pred, y.reshape(y_pred.shape))
@@ -196,11 +207,11 @@ class Network:
                 for name, value in layer.params.items()}
 
     def with_parameters(self, params):
-        """A copy of this network that uses the given parameter arrays."""
+        """A copy of this network with the given parameters (copied, not shared)."""
         clone = Network([_copy_layer(layer) for layer in self.layers], self.loss)
         for key, value in params.items():
             i, name = key.split(".")
-            clone.layers[int(i)].params[name] = np.asarray(value, dtype=float)
+            clone.layers[int(i)].params[name] = np.array(value, dtype=float)
         return clone
 
     # -- forward and backward ----------------------------------------------
@@ -262,6 +273,7 @@ class Network:
         History of loss, accuracy and parameter snapshots.
         """
         X, y = _validate_training_data(X, y)
+        self.loss.validate_targets(y)
         if epochs < 0 or lr <= 0 or not 0 <= momentum < 1:
             raise ValueError("expected epochs >= 0, lr > 0 and 0 <= momentum < 1, "
                              f"got {epochs}, {lr} and {momentum}")

@@ -19,6 +19,7 @@ from bplib.grading.runner import Opaque, call_student, from_portable
 EXERCISES = {exercise.id: exercise for exercise in EXERCISE_LIST}
 DEFAULT_SEED = 2024
 REFERENCE_TOLERANCE = 1e-6  # relative error allowed against the reference answer
+NEGLIGIBLE = 1e-12          # absolute differences below this are rounding, not mistakes
 GRADCHECK_TOLERANCE = 1e-5  # a correct gradient is ~1e-8 from central differences
 
 
@@ -286,7 +287,7 @@ def _judge_output(verdict, name, want, have, numerical, trial):
             verdict.hints.append("Large inputs overflowed somewhere: an exp of a big number is "
                                  "inf, and inf / inf is NaN. Use the numerically stable form.")
         return
-    error = relative_error(have, want)
+    error = _error(have, want)
     if numerical is not None and name in numerical:
         grad_error = relative_error(have, numerical[name])
         verdict.gradcheck_error = max(verdict.gradcheck_error or 0.0, grad_error)
@@ -298,6 +299,17 @@ def _judge_output(verdict, name, want, have, numerical, trial):
                  f"; gradient check against central differences: relative error {grad_error:.1e}")
         verdict.problems.append(f"{name}: values differ from the reference (relative error "
                                 f"{error:.1e}){check}")
+
+
+def _error(have, want):
+    """Relative error, treating differences below NEGLIGIBLE as zero.
+
+    (s * (1 - s) is exactly 0 where the reference's sigmoid slope is 1e-44:
+    both are right.)
+    """
+    if np.max(np.abs(np.asarray(have, float) - want), initial=0.0) <= NEGLIGIBLE:
+        return 0.0
+    return relative_error(have, want)
 
 
 def _shape_hint(have, want):
@@ -364,11 +376,11 @@ def _recognise_mistake(exercise, trial, pairs):
             if want_wrong.shape != np.shape(have) or not np.all(np.isfinite(have)):
                 matches = False
                 break
-            if relative_error(have, want_wrong) > 1e-6:
+            if _error(have, want_wrong) > REFERENCE_TOLERANCE:
                 matches = False
                 break
             if want_wrong.shape != np.shape(expected[name]) or \
-                    relative_error(want_wrong, expected[name]) > 1e-6:
+                    _error(want_wrong, expected[name]) > REFERENCE_TOLERANCE:
                 differs = True
         if matches and differs:
             return "Hint: " + hint

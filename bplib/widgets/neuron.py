@@ -66,7 +66,7 @@ def plot_neuron(report, axes=None):
                  label=f"this neuron (ReLU {state})")
     ax_relu.set_xlabel("pre-activation s = x · w + b")
     ax_relu.set_ylabel("output y")
-    ax_relu.set_title(f"y = {report['y']:.3f}")
+    ax_relu.set_title(f"ReLU: y = max(0, {report['s'] + 0.0:.2f}) = {report['y'] + 0.0:.2f}")
     ax_relu.legend(loc="upper left", fontsize=8)
     return axes
 
