@@ -1,0 +1,146 @@
+"""The course in a real browser: JupyterLab, headless Chromium, Playwright.
+
+Each test opens a notebook, waits until its kernel is really ready, runs all
+cells from the Run menu, asserts that no cell shows an error, moves a widget
+and checks the displayed numbers follow, and saves a screenshot under
+artifacts/e2e/. Select with ``pytest -m e2e``; leave out with ``-m "not e2e"``.
+"""
+
+import re
+import time
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+WIDGET_TEXT = ".widget-html-content"
+SLIDER_HANDLE = ".widget-slider .noUi-handle"
+
+
+class LabNotebook:
+    """One notebook open in JupyterLab, driven like a student would."""
+
+    def __init__(self, page, server, path):
+        self.page, self.server, self.path = page, server, path
+
+    def open(self):
+        self.page.goto(f"{self.server.url}/lab/tree/{self.path}?token={self.server.token}")
+        self.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        self.kernel_id = self.server.wait_kernel_ready(self.path)
+        self._dismiss_notifications()
+
+    def _dismiss_notifications(self):
+        for button in self.page.locator(".jp-toast-button, .Toastify__close-button").all():
+            if button.is_visible():
+                button.click()
+
+    def run_all(self, timeout=90):
+        self.page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+        self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        deadline = time.monotonic() + timeout
+        time.sleep(0.5)
+        while time.monotonic() < deadline:
+            prompts = self.page.locator(".jp-CodeCell .jp-InputPrompt").all_text_contents()
+            busy = any("*" in p for p in prompts)
+            unrun = any(p.strip() in ("[ ]:", "") for p in prompts)
+            if not busy and not unrun and self.server.kernel_state(self.kernel_id) == "idle":
+                return prompts
+            time.sleep(0.5)
+        raise TimeoutError(f"{self.path} did not finish running within {timeout} s")
+
+    def error_outputs(self):
+        errors = self.page.locator('.jp-OutputArea-output[data-mime-type='
+                                   '"application/vnd.jupyter.stderr"]').all_inner_texts()
+        return [e for e in errors if "Error" in e or "Traceback" in e]
+
+    def widget_text(self):
+        return "\n".join(self.page.locator(WIDGET_TEXT).all_inner_texts())
+
+    def nudge_slider(self, index, presses=1, key="ArrowRight"):
+        handle = self.page.locator(SLIDER_HANDLE).nth(index)
+        handle.scroll_into_view_if_needed()
+        handle.focus()
+        for _ in range(presses):
+            handle.press(key)
+
+    def wait_for_text_change(self, before, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = self.widget_text()
+            if now != before:
+                time.sleep(0.3)  # let the rest of the update land
+                return self.widget_text()
+            time.sleep(0.2)
+        raise AssertionError("the widget's numbers did not change after moving a slider")
+
+    def screenshot(self, directory, name):
+        deadline = time.monotonic() + 20  # let a widget's redraw finish first
+        while self.server.kernel_state(self.kernel_id) != "idle" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        self.page.screenshot(path=str(directory / f"{name}.png"), full_page=False)
+
+
+@pytest.fixture
+def notebook(browser, lab_server, screenshot_dir, request):
+    page = browser.new_page()
+    opened = []
+
+    def open_notebook(path):
+        nb = LabNotebook(page, lab_server, path)
+        nb.open()
+        opened.append(nb)
+        return nb
+
+    yield open_notebook
+    if opened:
+        opened[-1].screenshot(screenshot_dir, request.node.name.replace("/", "_"))
+    page.close()
+
+
+def _numbers(text):
+    return [float(x) for x in re.findall(r"-?\d+\.\d+(?:e[-+]?\d+)?", text)]
+
+
+def test_single_neuron_explorer_follows_the_sliders(notebook):
+    nb = notebook("notebooks/03_single_neuron.ipynb")
+    nb.run_all()
+    assert nb.error_outputs() == []
+    nb.page.wait_for_selector(SLIDER_HANDLE, timeout=30_000)
+    before = nb.widget_text()
+    assert "6.000" in before  # the chapter's neuron: output 6.0
+    nb.nudge_slider(0)  # x0 from 1.0 to 1.1: s = 6 + 0.1 * w0 = 6 - 0.3
+    after = nb.wait_for_text_change(before)
+    assert "5.700" in after and "6.000" not in after
+
+
+@pytest.mark.parametrize("path", ["notebooks/01_three_ways_to_a_gradient.ipynb",
+                                  "notebooks/07_softmax_cross_entropy.ipynb",
+                                  "notebooks/09_multiclass_network.ipynb"])
+def test_lesson_widgets_render_and_respond(notebook, path):
+    nb = notebook(path)
+    nb.run_all()
+    assert nb.error_outputs() == []
+    nb.page.wait_for_selector(SLIDER_HANDLE, timeout=30_000)
+    assert nb.page.locator(".jp-RenderedImage img").count() > 0  # the static plots
+    before = nb.widget_text()
+    nb.nudge_slider(0, presses=3)
+    after = nb.wait_for_text_change(before)
+    assert _numbers(after) != _numbers(before)
+
+
+def test_solution_checks_render_as_passed(notebook):
+    nb = notebook("solutions/06_activations.ipynb")
+    nb.run_all()
+    assert nb.error_outputs() == []
+    reports = nb.page.locator(".jp-RenderedHTMLCommon", has_text="trials passed")
+    assert reports.count() >= 3
+    assert all("all" in text for text in reports.all_inner_texts())
+
+
+def test_exercise_checks_render_as_not_attempted(notebook):
+    nb = notebook("exercises/06_activations.ipynb")
+    nb.run_all()
+    assert nb.error_outputs() == []
+    reports = nb.page.locator(".jp-RenderedHTMLCommon", has_text="not attempted yet")
+    assert reports.count() >= 3
