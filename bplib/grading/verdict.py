@@ -169,10 +169,14 @@ def _judge(exercise, trial, record):
         names = ", ".join(f"`{n}`" for n in record["changed"])
         verdict.passed = False
         verdict.problems.append(f"modified its argument {names} in place")
-        verdict.hints.append("Never change an argument: the caller still needs it. Compute a new "
-                             "array (e.g. `dout * (z > 0)`) or work on a copy (`dout.copy()`).")
-    unstable = [w for w in record.get("warnings", []) if "overflow" in w or "invalid" in w
-                or "divide" in w]
+        first = record["changed"][0]
+        verdict.hints.append(
+            "Never change an argument: the caller still needs it. Compute a new array or work "
+            f"on a copy (`{first}.copy()`)"
+            + (", or save old = x[i] and restore x[i] = old after the two evaluations."
+               if exercise.id == "numerical_gradient" else "."))
+    unstable = [w for w in record.get("warnings", []) if "overflow encountered" in w
+                or "invalid value" in w or "divide by zero" in w]
     if unstable:
         verdict.passed = False
         verdict.problems.append("numpy warned: " + "; ".join(unstable))
@@ -197,7 +201,8 @@ def _describe(value):
         return f"a {type(value).__name__} of {len(value)} items"
     if isinstance(value, Opaque):
         return f"an object of type {value.type_name}"
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def _pair_outputs(names, expected, got):
@@ -265,9 +270,10 @@ def _judge_output(verdict, name, want, have, numerical, trial):
     """Add the problems of one output to the verdict."""
     if have.dtype.kind not in "fiu" or have.dtype.kind in "iu" and np.ndim(want) > 0:
         kind = "an integer" if have.dtype.kind in "iu" else f"a {have.dtype}"
+        why = ("did you build it with np.zeros_like of an integer array?"
+               if have.dtype.kind in "iu" else "convert it with .astype(float)")
         verdict.passed = False
-        verdict.problems.append(f"{name} has {kind} dtype; expected float64 "
-                                "(did you build it with np.zeros_like of an integer array?)")
+        verdict.problems.append(f"{name} has {kind} dtype; expected float64 ({why})")
         return
     if have.dtype != np.float64 and np.ndim(want) > 0:
         verdict.passed = False
@@ -404,7 +410,8 @@ def _summarise(exercise, verdicts):
         return CheckResult(exercise.id, True, 1.0, feedback, "passed", verdicts)
     lines = [f"{exercise.id}: {n_passed} of {n} trials passed."]
     first = next(v for v in verdicts if not v.passed)
-    if any(v.passed and "one-dimensional" in v.label for v in verdicts):
+    passed = [v for v in verdicts if v.passed]
+    if passed and all("one-dimensional" in v.label for v in passed):
         first.hints.append(_ONE_DIMENSIONAL_HINT)
     lines.append(f"First failure, trial {verdicts.index(first) + 1} ({first.label}):")
     lines.extend(f"  - {problem}" for problem in first.problems)

@@ -1,0 +1,1031 @@
+"""A zoo of student implementations for every graded exercise.
+
+Written by hand, the way students write them, without calling the reference:
+CORRECT[exercise id] lists (name, fn) pairs that must pass every seed, and
+BUGGY[exercise id] lists (name, fn, phrase) triples that must fail every seed
+with feedback containing ``phrase`` (a distinctive part of the right hint).
+"""
+
+import math
+
+import numpy as np
+
+
+# --------------------------------------------------------------------------
+# Helpers a student would write in their own notebook
+# --------------------------------------------------------------------------
+
+def _stable_sigmoid(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _softmax_rows(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _log_softmax_rows(z):
+    m = z.max(axis=1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+
+
+# ==========================================================================
+# numerical_gradient(f, x, h=1e-5)
+# ==========================================================================
+
+def ng_copy_per_coordinate(f, x, h=1e-5):
+    x = np.asarray(x, dtype=float)
+    grad = np.zeros_like(x)
+    for i in range(x.size):
+        x_plus, x_minus = x.copy(), x.copy()
+        x_plus.flat[i] += h
+        x_minus.flat[i] -= h
+        grad.flat[i] = (f(x_plus) - f(x_minus)) / (2 * h)
+    return grad
+
+
+def ng_ndindex_restore(f, x, h=1e-5):
+    x = np.array(x, dtype=float)
+    grad = np.zeros(x.shape)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + h
+        f_plus = f(x)
+        x[idx] = old - h
+        f_minus = f(x)
+        x[idx] = old
+        grad[idx] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def ng_nditer_readwrite(f, x, h=1e-5):
+    # Perturbs the caller's x in place and restores each entry exactly.
+    grad = np.zeros_like(x, dtype=float)
+    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    while not it.finished:
+        idx = it.multi_index
+        old = float(x[idx])
+        x[idx] = old + h
+        fp = f(x)
+        x[idx] = old - h
+        fm = f(x)
+        x[idx] = old
+        grad[idx] = (fp - fm) / (2 * h)
+        it.iternext()
+    return grad
+
+
+def ng_forward_difference(f, x, h=1e-5):
+    x = np.asarray(x, dtype=float)
+    grad = np.zeros_like(x)
+    fx = f(x)
+    for i in range(x.size):
+        x_plus = x.copy()
+        x_plus.flat[i] += h
+        grad.flat[i] = (f(x_plus) - fx) / h
+    return grad
+
+
+def ng_forgets_to_restore(f, x, h=1e-5):
+    grad = np.zeros_like(x, dtype=float)
+    for i in range(x.size):
+        x.flat[i] += h
+        fp = f(x)
+        x.flat[i] -= 2 * h
+        fm = f(x)
+        grad.flat[i] = (fp - fm) / (2 * h)
+    return grad
+
+
+def ng_divides_by_h(f, x, h=1e-5):
+    x = np.asarray(x, dtype=float)
+    grad = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = h
+        grad.flat[i] = (f(x + e) - f(x - e)) / h
+    return grad
+
+
+def ng_flipped_difference(f, x, h=1e-5):
+    x = np.asarray(x, dtype=float)
+    grad = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = h
+        grad.flat[i] = (f(x - e) - f(x + e)) / (2 * h)
+    return grad
+
+
+def ng_half_steps_over_2h(f, x, h=1e-5):
+    x = np.asarray(x, dtype=float)
+    grad = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = h / 2
+        grad.flat[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return grad
+
+
+# ==========================================================================
+# neuron_backward(x, w, b, dy) -> (dx, dw, db)
+# ==========================================================================
+
+def neuron_vectorised(x, w, b, dy):
+    s = np.dot(x, w) + b
+    ds = dy * float(s > 0)
+    return ds * w, ds * x, ds
+
+
+def neuron_loops(x, w, b, dy):
+    s = b
+    for i in range(len(x)):
+        s += x[i] * w[i]
+    dx = np.zeros(len(x))
+    dw = np.zeros(len(w))
+    db = 0.0
+    if s > 0:
+        for i in range(len(x)):
+            dx[i] = w[i] * dy
+            dw[i] = x[i] * dy
+        db = dy
+    return dx, dw, db
+
+
+def neuron_np_where(x, w, b, dy):
+    # db comes back as a 0-d array from np.where: still "a single number".
+    ds = np.where(x @ w + b > 0, dy, 0.0)
+    return ds * w, ds * x, ds
+
+
+def neuron_no_relu(x, w, b, dy):
+    return dy * w, dy * x, dy
+
+
+def neuron_swapped(x, w, b, dy):
+    ds = dy if x @ w + b > 0 else 0.0
+    return ds * x, ds * w, ds
+
+
+def neuron_ignores_dy(x, w, b, dy):
+    on = 1.0 if x @ w + b > 0 else 0.0
+    return on * w, on * x, on
+
+
+def neuron_db_array(x, w, b, dy):
+    ds = dy if x @ w + b > 0 else 0.0
+    return ds * w, ds * x, np.array([ds])
+
+
+# ==========================================================================
+# relu_backward(z, dout)
+# ==========================================================================
+
+def relu_mask(z, dout):
+    return dout * (z > 0)
+
+
+def relu_where(z, dout):
+    return np.where(z > 0, dout, 0.0)
+
+
+def relu_copy_assign(z, dout):
+    dz = dout.copy()
+    dz[z <= 0] = 0
+    return dz
+
+
+def relu_heaviside(z, dout):
+    return np.heaviside(z, 0.0) * dout
+
+
+def relu_ndindex_loop(z, dout):
+    dz = np.zeros(z.shape)
+    for idx in np.ndindex(z.shape):
+        if z[idx] > 0:
+            dz[idx] = dout[idx]
+    return dz
+
+
+def relu_output_times_dout(z, dout):
+    return np.maximum(z, 0) * dout
+
+
+def relu_masks_by_dout(z, dout):
+    return np.where(dout > 0, dout, 0.0)
+
+
+def relu_slope_only(z, dout):
+    return (z > 0).astype(float)
+
+
+def relu_returns_dout(z, dout):
+    return dout.copy()
+
+
+def relu_in_place(z, dout):
+    dout[z <= 0] = 0
+    return dout
+
+
+def relu_1d_loop(z, dout):
+    dz = np.zeros_like(dout)
+    for i in range(len(z)):
+        if z[i] > 0:
+            dz[i] = dout[i]
+    return dz
+
+
+def relu_wrong_sign(z, dout):
+    return -dout * (z > 0)
+
+
+# ==========================================================================
+# sigmoid_backward(z, dout)
+# ==========================================================================
+
+def sigmoid_stable_where(z, dout):
+    s = _stable_sigmoid(z)
+    return dout * s * (1 - s)
+
+
+def sigmoid_via_tanh(z, dout):
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return dout * s * (1.0 - s)
+
+
+def sigmoid_symmetric_exp(z, dout):
+    e = np.exp(-np.abs(z))  # sigma'(z) is even: e / (1 + e)**2 for either sign
+    return dout * e / (1.0 + e) ** 2
+
+
+def sigmoid_naive_exp(z, dout):
+    s = 1.0 / (1.0 + np.exp(-z))
+    return dout * s * (1 - s)
+
+
+def sigmoid_slope_of_output_on_input(z, dout):
+    return dout * z * (1 - z)
+
+
+def sigmoid_forgot_slope(z, dout):
+    return dout * _stable_sigmoid(z)
+
+
+def sigmoid_in_place(z, dout):
+    s = _stable_sigmoid(z)
+    dout *= s * (1 - s)
+    return dout
+
+
+def sigmoid_1d_math_loop(z, dout):
+    dz = np.zeros(len(z))
+    for i in range(len(z)):
+        s = 1.0 / (1.0 + math.exp(-z[i]))
+        dz[i] = dout[i] * s * (1 - s)
+    return dz
+
+
+def sigmoid_wrong_sign(z, dout):
+    s = _stable_sigmoid(z)
+    return dout * s * (s - 1)
+
+
+# ==========================================================================
+# tanh_backward(z, dout)
+# ==========================================================================
+
+def tanh_formula(z, dout):
+    t = np.tanh(z)
+    return dout * (1 - t ** 2)
+
+
+def tanh_factored(z, dout):
+    t = np.tanh(z)
+    return (1.0 - t) * (1.0 + t) * dout
+
+
+def tanh_via_sigmoid(z, dout):
+    s = _stable_sigmoid(2 * z)  # tanh(z) = 2 sigmoid(2z) - 1
+    return 4.0 * s * (1.0 - s) * dout
+
+
+def tanh_slope_of_output_on_input(z, dout):
+    return (1 - z ** 2) * dout
+
+
+def tanh_forgot_slope(z, dout):
+    return np.tanh(z) * dout
+
+
+def tanh_plus_sign(z, dout):
+    return (1 + np.tanh(z) ** 2) * dout
+
+
+def tanh_sech_squared_cosh(z, dout):
+    return dout / np.cosh(z) ** 2  # cosh overflows beyond |z| ~ 710
+
+
+def tanh_1d_math_loop(z, dout):
+    out = np.empty(len(z))
+    for i in range(len(z)):
+        out[i] = (1 - math.tanh(z[i]) ** 2) * dout[i]
+    return out
+
+
+def tanh_in_place(z, dout):
+    dout *= 1 - np.tanh(z) ** 2
+    return dout
+
+
+# ==========================================================================
+# softmax_backward(z, dout), z of shape (N, C)
+# ==========================================================================
+
+def softmax_jvp(z, dout):
+    p = _softmax_rows(z)
+    return p * (dout - np.sum(dout * p, axis=1, keepdims=True))
+
+
+def softmax_full_jacobian_loop(z, dout):
+    dz = np.zeros(z.shape)
+    for n in range(z.shape[0]):
+        row = z[n] - np.max(z[n])
+        p = np.exp(row) / np.sum(np.exp(row))
+        J = np.diag(p) - np.outer(p, p)
+        dz[n] = J.T @ dout[n]
+    return dz
+
+
+def softmax_einsum_jacobian(z, dout):
+    p = _softmax_rows(z)
+    C = z.shape[1]
+    J = np.einsum("ni,ij->nij", p, np.eye(C)) - np.einsum("ni,nj->nij", p, p)
+    return np.einsum("nij,ni->nj", J, dout)
+
+
+def softmax_diagonal_only(z, dout):
+    p = _softmax_rows(z)
+    return dout * p * (1 - p)
+
+
+def softmax_sum_axis0(z, dout):
+    p = _softmax_rows(z)
+    return p * (dout - (dout * p).sum(axis=0, keepdims=True))
+
+
+def softmax_naive_exp(z, dout):
+    e = np.exp(z)
+    p = e / e.sum(axis=1, keepdims=True)
+    return p * (dout - (dout * p).sum(axis=1, keepdims=True))
+
+
+def softmax_global_max(z, dout):
+    e = np.exp(z - z.max())  # the maximum of the whole batch, not of each row
+    p = e / e.sum(axis=1, keepdims=True)
+    return p * (dout - (dout * p).sum(axis=1, keepdims=True))
+
+
+def softmax_wrong_sign(z, dout):
+    p = _softmax_rows(z)
+    return p * ((dout * p).sum(axis=1, keepdims=True) - dout)
+
+
+def softmax_in_place(z, dout):
+    p = _softmax_rows(z)
+    dout -= (dout * p).sum(axis=1, keepdims=True)
+    dout *= p
+    return dout
+
+
+def softmax_returns_p(z, dout):
+    return _softmax_rows(z)
+
+
+# ==========================================================================
+# dense_backward(X, W, b, dZ) -> (dX, dW, db)
+# ==========================================================================
+
+def dense_matrix(X, W, b, dZ):
+    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0)
+
+
+def dense_per_sample_loop(X, W, b, dZ):
+    dX = np.zeros(X.shape)
+    dW = np.zeros(W.shape)
+    db = np.zeros(b.shape)
+    for n in range(X.shape[0]):
+        dX[n] = W @ dZ[n]
+        dW += np.outer(X[n], dZ[n])
+        db += dZ[n]
+    return dX, dW, db
+
+
+def dense_einsum(X, W, b, dZ):
+    return (np.einsum("nm,dm->nd", dZ, W), np.einsum("nd,nm->dm", X, dZ),
+            np.einsum("nm->m", dZ))
+
+
+def dense_dW_transposed(X, W, b, dZ):
+    return dZ @ W.T, dZ.T @ X, dZ.sum(axis=0)
+
+
+def dense_db_keepdims(X, W, b, dZ):
+    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0, keepdims=True)
+
+
+def dense_db_wrong_axis(X, W, b, dZ):
+    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=1)
+
+
+def dense_db_mean(X, W, b, dZ):
+    return dZ @ W.T, X.T @ dZ, dZ.mean(axis=0)
+
+
+def dense_dW_over_N(X, W, b, dZ):
+    return dZ @ W.T, X.T @ dZ / X.shape[0], dZ.sum(axis=0)
+
+
+def dense_dX_transposed(X, W, b, dZ):
+    return W @ dZ.T, X.T @ dZ, dZ.sum(axis=0)
+
+
+def dense_wrong_sign(X, W, b, dZ):
+    return -(dZ @ W.T), -(X.T @ dZ), -dZ.sum(axis=0)
+
+
+def dense_db_accumulates_into_dZ(X, W, b, dZ):
+    db = dZ[0]  # a view: the += below writes into the caller's dZ
+    for n in range(1, len(dZ)):
+        db += dZ[n]
+    return dZ @ W.T, X.T @ dZ, db
+
+
+# ==========================================================================
+# mse_loss(y_pred, y_true) -> (loss, dy_pred)
+# ==========================================================================
+
+def mse_vectorised(y_pred, y_true):
+    diff = y_pred - y_true
+    return np.mean(diff ** 2), 2 * diff / diff.size
+
+
+def mse_loop(y_pred, y_true):
+    flat_p, flat_t = y_pred.ravel(), y_true.ravel()
+    n = flat_p.size
+    total = 0.0
+    grad = np.zeros(n)
+    for i in range(n):
+        d = flat_p[i] - flat_t[i]
+        total += d * d
+        grad[i] = 2.0 * d / n
+    return total / n, grad.reshape(y_pred.shape)
+
+
+def mse_numpy_ufuncs(y_pred, y_true):
+    diff = np.subtract(y_pred, y_true)
+    return float(np.square(diff).sum() / np.size(diff)), np.multiply(2.0 / np.size(diff), diff)
+
+
+def mse_no_factor_2(y_pred, y_true):
+    diff = y_pred - y_true
+    return np.mean(diff ** 2), diff / diff.size
+
+
+def mse_no_mean_in_grad(y_pred, y_true):
+    diff = y_pred - y_true
+    return np.mean(diff ** 2), 2 * diff
+
+
+def mse_divides_by_rows(y_pred, y_true):
+    diff = y_pred - y_true
+    return np.mean(diff ** 2), 2 * diff / len(diff)
+
+
+def mse_wrong_sign(y_pred, y_true):
+    diff = y_true - y_pred
+    return np.mean(diff ** 2), 2 * diff / diff.size
+
+
+def mse_half_squared_error(y_pred, y_true):
+    diff = y_pred - y_true
+    return 0.5 * np.mean(diff ** 2), diff / diff.size
+
+
+def mse_loss_keepdims(y_pred, y_true):
+    diff = y_pred - y_true
+    return np.mean(diff ** 2, keepdims=True).reshape(1), 2 * diff / diff.size
+
+
+# ==========================================================================
+# binary_cross_entropy(p, y) -> (loss, dp)
+# ==========================================================================
+
+def bce_clipped(p, y):
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    loss = -np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))
+    return loss, (q - y) / (q * (1 - q)) / q.size
+
+
+def bce_where_two_terms(p, y):
+    n = np.size(p)
+    loss = np.sum(np.where(y == 1, -np.log(p), -np.log1p(-p))) / n
+    dp = -(y / p - (1 - y) / (1 - p)) / n
+    return float(loss), dp
+
+
+def bce_loop(p, y):
+    fp, fy = p.ravel(), y.ravel()
+    n = fp.size
+    total, grad = 0.0, np.zeros(n)
+    for i in range(n):
+        if fy[i] == 1:
+            total -= math.log(fp[i])
+            grad[i] = -1.0 / fp[i] / n
+        else:
+            total -= math.log(1.0 - fp[i])
+            grad[i] = 1.0 / (1.0 - fp[i]) / n
+    return total / n, grad.reshape(p.shape)
+
+
+def bce_logit_gradient(p, y):
+    loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return loss, (p - y) / p.size
+
+
+def bce_no_mean_in_grad(p, y):
+    loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return loss, (p - y) / (p * (1 - p))
+
+
+def bce_wrong_sign(p, y):
+    loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return loss, (y / p - (1 - y) / (1 - p)) / p.size
+
+
+def bce_only_first_term(p, y):
+    loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return loss, -y / p / p.size
+
+
+def bce_sum_not_mean(p, y):
+    loss = -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return loss, (p - y) / (p * (1 - p))
+
+
+# ==========================================================================
+# softmax_cross_entropy(logits, y) -> (loss, dlogits)
+# ==========================================================================
+
+def ce_log_softmax_onehot(logits, y):
+    n, c = logits.shape
+    log_p = _log_softmax_rows(logits)
+    onehot = np.eye(c)[y]
+    return -np.sum(onehot * log_p) / n, (np.exp(log_p) - onehot) / n
+
+
+def ce_per_sample_loop(logits, y):
+    n, c = logits.shape
+    loss = 0.0
+    grad = np.zeros((n, c))
+    for i in range(n):
+        row = logits[i]
+        m = row.max()
+        lse = m + math.log(np.sum(np.exp(row - m)))
+        loss += lse - row[y[i]]
+        grad[i] = np.exp(row - lse)
+        grad[i, y[i]] -= 1.0
+    return loss / n, grad / n
+
+
+def ce_take_along_axis(logits, y):
+    n = len(logits)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(shifted).sum(axis=1))
+    picked = np.take_along_axis(shifted, y[:, None], axis=1)[:, 0]
+    p = np.exp(shifted - lse[:, None])
+    p[np.arange(n), y] -= 1
+    return float(np.mean(lse - picked)), p / n
+
+
+def ce_no_mean_in_grad(logits, y):
+    n, c = logits.shape
+    log_p = _log_softmax_rows(logits)
+    dl = np.exp(log_p)
+    dl[np.arange(n), y] -= 1
+    return -log_p[np.arange(n), y].mean(), dl
+
+
+def ce_wrong_sign(logits, y):
+    n, c = logits.shape
+    log_p = _log_softmax_rows(logits)
+    return -log_p[np.arange(n), y].mean(), (np.eye(c)[y] - np.exp(log_p)) / n
+
+
+def ce_forgot_onehot(logits, y):
+    n = len(logits)
+    log_p = _log_softmax_rows(logits)
+    return -log_p[np.arange(n), y].mean(), np.exp(log_p) / n
+
+
+def ce_mean_over_all_entries(logits, y):
+    n, c = logits.shape
+    log_p = _log_softmax_rows(logits)
+    onehot = np.eye(c)[y]
+    return -np.mean(onehot * log_p), (np.exp(log_p) - onehot) / (n * c)
+
+
+def ce_naive_exp(logits, y):
+    n, c = logits.shape
+    e = np.exp(logits)
+    p = e / e.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(p[np.arange(n), y]))
+    p[np.arange(n), y] -= 1
+    return loss, p / n
+
+
+def ce_log_of_softmax(logits, y):
+    n, c = logits.shape
+    p = _softmax_rows(logits)  # stable, but log(p) of an underflowed p is -inf
+    loss = -np.mean(np.log(p[np.arange(n), y]))
+    grad = p.copy()
+    grad[np.arange(n), y] -= 1
+    return loss, grad / n
+
+
+def ce_shifts_logits_in_place(logits, y):
+    n, c = logits.shape
+    logits -= logits.max(axis=1, keepdims=True)
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    grad = np.exp(log_p)
+    grad[np.arange(n), y] -= 1
+    return -log_p[np.arange(n), y].mean(), grad / n
+
+
+# ==========================================================================
+# mlp_backprop(X, y, params) -> (loss, grads)
+# ==========================================================================
+
+def mlp_vectorised(X, y, params):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    n = X.shape[0]
+    Z1 = X @ W1 + b1
+    H = np.maximum(Z1, 0)
+    Z2 = H @ W2 + b2
+    log_p = _log_softmax_rows(Z2)
+    loss = -log_p[np.arange(n), y].mean()
+    dZ2 = np.exp(log_p)
+    dZ2[np.arange(n), y] -= 1
+    dZ2 /= n
+    dH = dZ2 @ W2.T
+    dZ1 = dH * (Z1 > 0)
+    return loss, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": H.T @ dZ2,
+                  "b2": dZ2.sum(axis=0)}
+
+
+def mlp_einsum_onehot_where(X, y, params):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    n, c = X.shape[0], W2.shape[1]
+    Z1 = np.einsum("nd,dh->nh", X, W1) + b1
+    H = np.where(Z1 > 0, Z1, 0.0)
+    Z2 = np.einsum("nh,hc->nc", H, W2) + b2
+    P = _softmax_rows(Z2)
+    Y = np.eye(c)[y]
+    loss = float(-np.sum(Y * _log_softmax_rows(Z2)) / n)
+    dZ2 = (P - Y) / n
+    dZ1 = np.where(Z1 > 0, np.einsum("nc,hc->nh", dZ2, W2), 0.0)
+    return loss, {"W1": np.einsum("nd,nh->dh", X, dZ1), "b1": np.einsum("nh->h", dZ1),
+                  "W2": np.einsum("nh,nc->hc", H, dZ2), "b2": np.einsum("nc->c", dZ2)}
+
+
+def mlp_per_sample_loop(X, y, params):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    n = len(X)
+    grads = {k: np.zeros_like(v, dtype=float) for k, v in params.items()}
+    loss = 0.0
+    for i in range(n):
+        z1 = X[i] @ W1 + b1
+        h = np.maximum(z1, 0)
+        z2 = h @ W2 + b2
+        m = z2.max()
+        lse = m + np.log(np.exp(z2 - m).sum())
+        loss += (lse - z2[y[i]]) / n
+        dz2 = np.exp(z2 - lse)
+        dz2[y[i]] -= 1
+        dz2 /= n
+        grads["W2"] += np.outer(h, dz2)
+        grads["b2"] += dz2
+        dz1 = (W2 @ dz2) * (z1 > 0)
+        grads["W1"] += np.outer(X[i], dz1)
+        grads["b1"] += dz1
+    return loss, grads
+
+
+def _mlp_parts(X, y, params):
+    """Forward pass and dZ2 shared by the buggy networks below."""
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    n = len(X)
+    Z1 = X @ W1 + b1
+    H = np.maximum(Z1, 0)
+    log_p = _log_softmax_rows(H @ W2 + b2)
+    loss = -log_p[np.arange(n), y].mean()
+    dZ2 = np.exp(log_p)
+    dZ2[np.arange(n), y] -= 1
+    return Z1, H, loss, dZ2 / n
+
+
+def mlp_no_relu_derivative(X, y, params):
+    Z1, H, loss, dZ2 = _mlp_parts(X, y, params)
+    dZ1 = dZ2 @ params["W2"].T
+    return loss, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": H.T @ dZ2,
+                  "b2": dZ2.sum(axis=0)}
+
+
+def mlp_no_mean(X, y, params):
+    Z1, H, loss, dZ2 = _mlp_parts(X, y, params)
+    n = len(X)
+    loss, dZ2 = loss * n, dZ2 * n  # sums over the batch instead of means
+    dZ1 = (dZ2 @ params["W2"].T) * (Z1 > 0)
+    return loss, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": H.T @ dZ2,
+                  "b2": dZ2.sum(axis=0)}
+
+
+def mlp_wrong_sign(X, y, params):
+    Z1, H, loss, dZ2 = _mlp_parts(X, y, params)
+    dZ2 = -dZ2
+    dZ1 = (dZ2 @ params["W2"].T) * (Z1 > 0)
+    return -loss, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": H.T @ dZ2,
+                   "b2": dZ2.sum(axis=0)}
+
+
+def mlp_dW1_transposed(X, y, params):
+    Z1, H, loss, dZ2 = _mlp_parts(X, y, params)
+    dZ1 = (dZ2 @ params["W2"].T) * (Z1 > 0)
+    return loss, {"W1": dZ1.T @ X, "b1": dZ1.sum(axis=0), "W2": H.T @ dZ2,
+                  "b2": dZ2.sum(axis=0)}
+
+
+def mlp_b1_keepdims(X, y, params):
+    Z1, H, loss, dZ2 = _mlp_parts(X, y, params)
+    dZ1 = (dZ2 @ params["W2"].T) * (Z1 > 0)
+    return loss, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0, keepdims=True), "W2": H.T @ dZ2,
+                  "b2": dZ2.sum(axis=0)}
+
+
+def mlp_updates_params(X, y, params):
+    loss, grads = mlp_vectorised(X, y, params)
+    for key in params:  # a gradient-descent step inside the backward pass
+        params[key] -= 0.1 * grads[key]
+    return loss, grads
+
+
+def mlp_wrong_keys(X, y, params):
+    loss, grads = mlp_vectorised(X, y, params)
+    return loss, {"d" + key: value for key, value in grads.items()}
+
+
+# ==========================================================================
+# sigmoid_net_backprop(X, y, params) -> (loss, grads)
+# ==========================================================================
+
+def signet_from_logits(X, y, params):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    n = len(X)
+    Z1 = X @ W1 + b1
+    H = _stable_sigmoid(Z1)
+    z2 = H @ W2 + b2
+    p = _stable_sigmoid(z2)
+    loss = np.mean(np.maximum(z2, 0) - y * z2 + np.log1p(np.exp(-np.abs(z2))))
+    dz2 = (p - y) / n
+    dZ1 = np.outer(dz2, W2) * H * (1 - H)
+    return loss, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": H.T @ dz2,
+                  "b2": float(np.sum(dz2))}
+
+
+def signet_through_probabilities(X, y, params):
+    # The article's route: dL/dp, then the output sigmoid's slope.
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    n = len(X)
+    H = 1.0 / (1.0 + np.exp(-(X @ W1 + b1)))
+    p = 1.0 / (1.0 + np.exp(-(H @ W2 + b2)))
+    loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    dp = (p - y) / (p * (1 - p)) / n
+    dz2 = dp * p * (1 - p)
+    dH = dz2[:, None] * W2[None, :]
+    dZ1 = dH * H * (1 - H)
+    return float(loss), {"W1": X.T @ dZ1, "b1": np.sum(dZ1, axis=0), "W2": dz2 @ H,
+                         "b2": dz2.sum()}
+
+
+def signet_per_sample_loop(X, y, params):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    n = len(X)
+    gW1, gb1, gW2, gb2 = np.zeros(W1.shape), np.zeros(b1.shape), np.zeros(W2.shape), 0.0
+    loss = 0.0
+    for i in range(n):
+        h = _stable_sigmoid(X[i] @ W1 + b1)
+        z = h @ W2 + b2
+        p = float(_stable_sigmoid(z))
+        loss += (max(z, 0.0) - y[i] * z + math.log1p(math.exp(-abs(z)))) / n
+        dz = (p - y[i]) / n
+        gW2 += dz * h
+        gb2 += dz
+        dz1 = dz * W2 * h * (1 - h)
+        gW1 += np.outer(X[i], dz1)
+        gb1 += dz1
+    return loss, {"W1": gW1, "b1": gb1, "W2": gW2, "b2": gb2}
+
+
+def _signet_parts(X, y, params):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    Z1 = X @ W1 + b1
+    H = _stable_sigmoid(Z1)
+    z2 = H @ W2 + b2
+    loss = np.mean(np.maximum(z2, 0) - y * z2 + np.log1p(np.exp(-np.abs(z2))))
+    return Z1, H, loss, (_stable_sigmoid(z2) - y) / len(X)
+
+
+def _signet_grads(X, H, dz2, dZ1):
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": H.T @ dz2, "b2": float(dz2.sum())}
+
+
+def signet_no_hidden_derivative(X, y, params):
+    Z1, H, loss, dz2 = _signet_parts(X, y, params)
+    return loss, _signet_grads(X, H, dz2, np.outer(dz2, params["W2"]))
+
+
+def signet_slope_at_output(X, y, params):
+    Z1, H, loss, dz2 = _signet_parts(X, y, params)
+    s = _stable_sigmoid(H)  # sigmoid of the output H, where sigmoid(Z1) belongs
+    return loss, _signet_grads(X, H, dz2, np.outer(dz2, params["W2"]) * s * (1 - s))
+
+
+def signet_output_formula_on_input(X, y, params):
+    Z1, H, loss, dz2 = _signet_parts(X, y, params)
+    return loss, _signet_grads(X, H, dz2, np.outer(dz2, params["W2"]) * Z1 * (1 - Z1))
+
+
+def signet_no_mean(X, y, params):
+    Z1, H, loss, dz2 = _signet_parts(X, y, params)
+    n = len(X)
+    dz2 = dz2 * n
+    return loss * n, _signet_grads(X, H, dz2, np.outer(dz2, params["W2"]) * H * (1 - H))
+
+
+def signet_wrong_sign(X, y, params):
+    Z1, H, loss, dz2 = _signet_parts(X, y, params)
+    dz2 = -dz2
+    return -loss, _signet_grads(X, H, dz2, np.outer(dz2, params["W2"]) * H * (1 - H))
+
+
+def signet_b1_keepdims(X, y, params):
+    Z1, H, loss, dz2 = _signet_parts(X, y, params)
+    grads = _signet_grads(X, H, dz2, np.outer(dz2, params["W2"]) * H * (1 - H))
+    dZ1 = np.outer(dz2, params["W2"]) * H * (1 - H)
+    grads["b1"] = dZ1.sum(axis=0, keepdims=True)
+    return loss, grads
+
+
+def signet_updates_W1(X, y, params):
+    loss, grads = signet_from_logits(X, y, params)
+    params["W1"] -= 0.5 * grads["W1"]
+    return loss, grads
+
+
+# ==========================================================================
+# The tables
+# ==========================================================================
+
+CORRECT = {
+    "numerical_gradient": [("copy_per_coordinate", ng_copy_per_coordinate),
+                           ("ndindex_restore", ng_ndindex_restore),
+                           ("nditer_perturb_caller_x_and_restore", ng_nditer_readwrite)],
+    "neuron_backward": [("vectorised", neuron_vectorised), ("loops", neuron_loops),
+                        ("np_where_0d_db", neuron_np_where)],
+    "relu_backward": [("mask", relu_mask), ("np_where", relu_where),
+                      ("copy_and_assign", relu_copy_assign), ("heaviside", relu_heaviside),
+                      ("ndindex_loop", relu_ndindex_loop)],
+    "sigmoid_backward": [("stable_where", sigmoid_stable_where), ("via_tanh", sigmoid_via_tanh),
+                         ("symmetric_exp", sigmoid_symmetric_exp)],
+    "tanh_backward": [("formula", tanh_formula), ("factored", tanh_factored),
+                      ("via_stable_sigmoid", tanh_via_sigmoid)],
+    "softmax_backward": [("jvp", softmax_jvp), ("full_jacobian_loop", softmax_full_jacobian_loop),
+                         ("einsum_jacobian", softmax_einsum_jacobian)],
+    "dense_backward": [("matrix", dense_matrix), ("per_sample_loop", dense_per_sample_loop),
+                       ("einsum", dense_einsum)],
+    "mse_loss": [("vectorised", mse_vectorised), ("loop", mse_loop),
+                 ("numpy_ufuncs", mse_numpy_ufuncs)],
+    "binary_cross_entropy": [("clipped", bce_clipped), ("where_two_terms", bce_where_two_terms),
+                             ("loop", bce_loop)],
+    "softmax_cross_entropy": [("log_softmax_onehot", ce_log_softmax_onehot),
+                              ("per_sample_loop", ce_per_sample_loop),
+                              ("take_along_axis", ce_take_along_axis)],
+    "mlp_backprop": [("vectorised", mlp_vectorised), ("einsum_onehot_where", mlp_einsum_onehot_where),
+                     ("per_sample_loop", mlp_per_sample_loop)],
+    "sigmoid_net_backprop": [("from_logits", signet_from_logits),
+                             ("through_probabilities", signet_through_probabilities),
+                             ("per_sample_loop", signet_per_sample_loop)],
+}
+
+BUGGY = {
+    "numerical_gradient": [
+        ("forward_difference", ng_forward_difference, "forward difference"),
+        ("forgets_to_restore_x", ng_forgets_to_restore, "in place"),
+        ("divides_by_h", ng_divides_by_h, "twice too large"),
+        ("flipped_difference", ng_flipped_difference, "wrong sign"),
+        ("half_steps", ng_half_steps_over_2h, "half the right size"),
+    ],
+    "neuron_backward": [
+        ("no_relu", neuron_no_relu, "not zero when the neuron is off"),
+        ("dx_dw_swapped", neuron_swapped, "swapped dx and dw"),
+        ("ignores_dy", neuron_ignores_dy, "upstream gradient dy"),
+        ("db_is_an_array", neuron_db_array, "single number"),
+    ],
+    "relu_backward": [
+        ("output_times_dout", relu_output_times_dout, "activation's output"),
+        ("mask_from_dout", relu_masks_by_dout, "sign of dout"),
+        ("slope_only", relu_slope_only, "slope alone"),
+        ("missing_derivative", relu_returns_dout, "derivative is missing"),
+        ("in_place", relu_in_place, "in place"),
+        ("one_dimensional_loop", relu_1d_loop, "one-dimensional"),
+        ("wrong_sign", relu_wrong_sign, "wrong sign"),
+    ],
+    "sigmoid_backward": [
+        ("naive_exp_overflow", sigmoid_naive_exp, "overflow"),
+        ("output_slope_on_input", sigmoid_slope_of_output_on_input, "OUTPUT"),
+        ("forgot_slope", sigmoid_forgot_slope, "not s"),
+        ("in_place", sigmoid_in_place, "in place"),
+        ("one_dimensional_loop", sigmoid_1d_math_loop, "one-dimensional"),
+        ("wrong_sign", sigmoid_wrong_sign, "wrong sign"),
+    ],
+    "tanh_backward": [
+        ("output_slope_on_input", tanh_slope_of_output_on_input, "OUTPUT"),
+        ("forgot_slope", tanh_forgot_slope, "slope of tanh is 1 - tanh(z)**2"),
+        ("plus_sign", tanh_plus_sign, "1 + tanh(z)**2"),
+        ("cosh_overflow", tanh_sech_squared_cosh, "overflow"),
+        ("one_dimensional_loop", tanh_1d_math_loop, "one-dimensional"),
+        ("in_place", tanh_in_place, "in place"),
+    ],
+    "softmax_backward": [
+        ("diagonal_only", softmax_diagonal_only, "only the diagonal"),
+        ("sum_over_axis0", softmax_sum_axis0, "wrong axis"),
+        ("naive_exp_overflow", softmax_naive_exp, "overflow"),
+        ("global_max", softmax_global_max, "each row's maximum"),
+        ("wrong_sign", softmax_wrong_sign, "wrong sign"),
+        ("in_place", softmax_in_place, "in place"),
+        ("returns_softmax", softmax_returns_p, "returned the softmax itself"),
+    ],
+    "dense_backward": [
+        ("dW_transposed", dense_dW_transposed, "dW looks transposed"),
+        ("db_keepdims", dense_db_keepdims, "keepdims"),
+        ("db_wrong_axis", dense_db_wrong_axis, "wrong axis"),
+        ("db_mean", dense_db_mean, "N times too small"),
+        ("dW_extra_1_over_N", dense_dW_over_N, "divided by N"),
+        ("dX_transposed", dense_dX_transposed, "dX looks transposed"),
+        ("wrong_sign", dense_wrong_sign, "wrong sign"),
+        ("db_view_of_dZ_in_place", dense_db_accumulates_into_dZ, "in place"),
+    ],
+    "mse_loss": [
+        ("no_factor_2", mse_no_factor_2, "factor 2"),
+        ("missing_1_over_size", mse_no_mean_in_grad, "1/size"),
+        ("divides_by_rows", mse_divides_by_rows, "ALL elements"),
+        ("wrong_sign", mse_wrong_sign, "wrong sign"),
+        ("half_squared_error", mse_half_squared_error, "without the 1/2"),
+        ("loss_keepdims", mse_loss_keepdims, "single number"),
+    ],
+    "binary_cross_entropy": [
+        ("logit_gradient", bce_logit_gradient, "LOGIT"),
+        ("missing_1_over_N", bce_no_mean_in_grad, "1/N"),
+        ("wrong_sign", bce_wrong_sign, "wrong sign"),
+        ("only_first_term", bce_only_first_term, "(1 - y) log(1 - p) term"),
+        ("sum_not_mean", bce_sum_not_mean, "sum, not a mean"),
+    ],
+    "softmax_cross_entropy": [
+        ("missing_1_over_N", ce_no_mean_in_grad, "1/N"),
+        ("wrong_sign", ce_wrong_sign, "wrong sign"),
+        ("forgot_onehot", ce_forgot_onehot, "subtract 1"),
+        ("mean_over_all_entries", ce_mean_over_all_entries, "N * C"),
+        ("naive_exp_overflow", ce_naive_exp, "overflow"),
+        ("log_of_softmax", ce_log_of_softmax, "logsumexp"),
+        ("shifts_logits_in_place", ce_shifts_logits_in_place, "in place"),
+    ],
+    "mlp_backprop": [
+        ("no_relu_derivative", mlp_no_relu_derivative, "derivative is missing"),
+        ("missing_1_over_N", mlp_no_mean, "N times too large"),
+        ("wrong_sign", mlp_wrong_sign, "wrong sign"),
+        ("dW1_transposed", mlp_dW1_transposed, "transposed"),
+        ("b1_keepdims", mlp_b1_keepdims, "keepdims"),
+        ("updates_params_in_place", mlp_updates_params, "in place"),
+        ("wrong_keys", mlp_wrong_keys, "missing ['W1', 'W2', 'b1', 'b2']"),
+    ],
+    "sigmoid_net_backprop": [
+        ("no_hidden_derivative", signet_no_hidden_derivative, "derivative is missing"),
+        ("slope_at_output_H", signet_slope_at_output, "instead of its input Z1"),
+        ("output_formula_on_Z1", signet_output_formula_on_input, "Z1 * (1 - Z1)"),
+        ("missing_1_over_N", signet_no_mean, "N times too large"),
+        ("wrong_sign", signet_wrong_sign, "wrong sign"),
+        ("b1_keepdims", signet_b1_keepdims, "keepdims"),
+        ("updates_W1_in_place", signet_updates_W1, "in place"),
+    ],
+}

@@ -1,0 +1,152 @@
+"""The grader against a zoo of hand-written student implementations.
+
+Every correct implementation (tests/grading_zoo.py: CORRECT), whatever its
+style, must pass every seed with score 1.0; every buggy one (BUGGY) must fail
+every seed, and its feedback must name the bug with the right hint.
+"""
+
+import numpy as np
+import pytest
+
+from bplib.grading import EXERCISES, check, make_trials
+from grading_zoo import BUGGY, CORRECT
+
+SEEDS = [None, *range(10)]
+
+CORRECT_CASES = [pytest.param(exercise_id, fn, id=f"{exercise_id}-{name}")
+                 for exercise_id, impls in CORRECT.items() for name, fn in impls]
+BUGGY_CASES = [pytest.param(exercise_id, fn, phrase, id=f"{exercise_id}-{name}")
+               for exercise_id, impls in BUGGY.items() for name, fn, phrase in impls]
+
+
+def test_the_zoo_covers_every_exercise():
+    assert set(CORRECT) == set(EXERCISES) == set(BUGGY)
+    for exercise_id in EXERCISES:
+        assert len(CORRECT[exercise_id]) >= 2, exercise_id
+        assert len(BUGGY[exercise_id]) >= 3, exercise_id
+
+
+@pytest.mark.parametrize("exercise_id, fn", CORRECT_CASES)
+def test_a_correct_implementation_passes_every_seed(exercise_id, fn):
+    failures = {}
+    for seed in SEEDS:
+        result = check(exercise_id, fn, seed=seed)
+        if not (result.passed and result.score == 1.0 and result.status == "passed"):
+            failures[seed] = result.feedback
+        else:
+            assert "all" in result.feedback and "trials passed" in result.feedback
+    assert not failures, "\n\n".join(f"seed {s}:\n{fb}" for s, fb in failures.items())
+
+
+@pytest.mark.parametrize("exercise_id, fn, phrase", BUGGY_CASES)
+def test_a_buggy_implementation_fails_every_seed_with_the_right_hint(exercise_id, fn, phrase):
+    problems = {}
+    for seed in SEEDS:
+        result = check(exercise_id, fn, seed=seed)
+        if result.passed or result.status != "failed" or not 0.0 <= result.score < 1.0:
+            problems[seed] = f"was not failed (score {result.score}):\n{result.feedback}"
+        elif phrase not in result.feedback or "could not be graded" in result.feedback:
+            problems[seed] = f"feedback lacks {phrase!r}:\n{result.feedback}"
+    assert not problems, "\n\n".join(f"seed {s}: {p}" for s, p in problems.items())
+
+
+def _buggy(exercise_id, name):
+    return next(fn for n, fn, _ in BUGGY[exercise_id] if n == name)
+
+
+def test_the_score_is_the_fraction_of_trials_passed():
+    # The one-dimensional loop passes exactly the one-dimensional trial.
+    n = len(make_trials("relu_backward"))
+    result = check("relu_backward", _buggy("relu_backward", "one_dimensional_loop"))
+    assert result.score == pytest.approx(1 / n)
+    assert result.feedback.startswith(f"relu_backward: 1 of {n} trials passed.")
+
+
+def test_the_one_dimensional_hint_names_the_passing_trial():
+    result = check("sigmoid_backward", _buggy("sigmoid_backward", "one_dimensional_loop"))
+    assert "passed the one-dimensional trial" in result.feedback
+    assert "math.exp(-z[i])" in result.feedback  # the student's failing line is quoted
+
+
+def test_the_one_dimensional_hint_only_when_only_one_dimensional_inputs_work():
+    """A bug that breaks only the large-input trial is not a 1-d-only bug.
+
+    Grader bug: _summarise appends _ONE_DIMENSIONAL_HINT whenever any
+    passing trial is labelled one-dimensional, so an overflow (trials 1-4
+    pass, only the large-input trial fails) is told "Your code handles
+    one-dimensional inputs only".
+    """
+    offenders = []
+    for exercise_id, impls in BUGGY.items():
+        for name, fn, phrase in impls:
+            if phrase == "one-dimensional":
+                continue
+            feedback = check(exercise_id, fn).feedback
+            if "one-dimensional inputs only" in feedback:
+                offenders.append(f"{exercise_id}-{name}:\n{feedback}")
+    assert not offenders, "\n\n".join(offenders)
+
+
+@pytest.mark.parametrize("exercise_id, name, hint", [
+    ("relu_backward", "in_place", "dout.copy()"),
+    ("dense_backward", "dW_transposed", "X.T @ dZ is (D, N) @ (N, M)"),
+    ("dense_backward", "db_keepdims", "dZ.sum(axis=0), without keepdims=True"),
+    ("mlp_backprop", "dW1_transposed", "(it looks transposed)"),
+    ("softmax_cross_entropy", "naive_exp_overflow", "Subtract each row's maximum"),
+    ("sigmoid_backward", "naive_exp_overflow", "e = np.exp(-np.abs(z))"),
+])
+def test_the_hint_is_actionable(exercise_id, name, hint):
+    assert hint in check(exercise_id, _buggy(exercise_id, name)).feedback
+
+
+def test_a_bug_is_reported_with_its_first_failing_trial():
+    result = check("neuron_backward", _buggy("neuron_backward", "no_relu"))
+    # Only the inactive neuron shows the missing ReLU: it is the first failure.
+    assert "First failure, trial 3 (an inactive neuron" in result.feedback
+    assert "Also failed" not in result.feedback
+
+
+def test_a_correct_implementation_that_prints_and_warns_still_passes(capsys):
+    import warnings
+
+    def noisy(z, dout):
+        print("debugging", z.shape)
+        warnings.warn("a student's own warning")
+        return dout * (z > 0)
+
+    result = check("relu_backward", noisy)
+    assert result.passed and result.score == 1.0
+    assert capsys.readouterr().out == ""
+
+
+# --------------------------------------------------------------------------
+# Numerical edge cases the grader must not hold against a correct answer
+# --------------------------------------------------------------------------
+
+def test_answers_that_differ_only_below_underflow_pass():
+    """On the large-input trial the right dz is 0 up to ~1e-44 everywhere.
+
+    A purely relative error, max|a - b| / (max|a| + max|b|), would call two
+    answers that are both zero to 44 digits "100% different" (s * (1 - s)
+    gives exactly 0 where e / (1 + e)**2 keeps 1e-44); differences below
+    verdict.NEGLIGIBLE are rounding, not mistakes.
+    """
+    from bplib import functional as F
+
+    def reference_with_denormals_flushed(z, dout):
+        dz = F.sigmoid_backward(z, dout)
+        return np.where(np.abs(dz) < 1e-30, 0.0, dz)
+
+    result = check("sigmoid_backward", reference_with_denormals_flushed)
+    assert result.passed, result.feedback
+
+
+def test_an_underflow_warning_is_not_held_against_the_student():
+    """Grader bug: "underflow encountered in divide" matches the "divide"
+    filter of numpy warnings meant for division by zero."""
+    def relu_backward(z, dout):
+        nothing = np.float64(1e-300) / np.float64(1e300)  # underflows to 0.0
+        return dout * (z > 0) + nothing
+
+    result = check("relu_backward", relu_backward)
+    assert result.passed, result.feedback
