@@ -162,6 +162,9 @@ def topological_order(root):
     return order
 
 
+_OP_SYMBOLS = {"sigmoid": "σ"}  # short enough to fit in the operation's circle
+
+
 def draw_graph(root, ax=None, *, title=None):
     """Draw root's computational graph with matplotlib.
 
@@ -181,8 +184,8 @@ def draw_graph(root, ax=None, *, title=None):
         columns.setdefault(depth[id(node)], []).append(node)
     n_cols = max(columns) + 1
     n_rows = max(len(nodes) for nodes in columns.values())
-    if ax is None:
-        _, ax = plt.subplots(figsize=(2.6 * n_cols + 1, 1.2 * n_rows + 1))
+    if ax is None:  # wide graphs are squeezed to fit a notebook page
+        _, ax = plt.subplots(figsize=(min(2.6 * n_cols + 1, 16), 1.2 * n_rows + 1))
 
     position = {}
     for col, nodes in columns.items():
@@ -198,8 +201,8 @@ def draw_graph(root, ax=None, *, title=None):
                 ha="center", va="center", fontsize=9, bbox=box, zorder=3)
         if node.op:
             ox = x - 1.35
-            ax.text(ox, y, node.op, ha="center", va="center", fontsize=9,
-                    bbox=circle, zorder=3)
+            ax.text(ox, y, _OP_SYMBOLS.get(node.op, node.op), ha="center", va="center",
+                    fontsize=9, bbox=circle, zorder=3)
             ax.annotate("", xy=(x - 0.75, y), xytext=(ox + 0.2, y),
                         arrowprops=dict(arrowstyle="->", color="#555555"))
             for child in node.children:

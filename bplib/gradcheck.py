@@ -44,7 +44,7 @@ def _central_and_kinks(f, x, h, kink_tol=None, analytic=None):
     A coordinate is a kink when its one-sided slopes differ by more than
     kink_tol (relative) and the analytic gradient matches one of them.
     """
-    x = np.array(x, dtype=float)  # a private copy we may perturb
+    x = np.array(x, dtype=float, order="C")  # a private C-ordered copy we may perturb
     grad = np.zeros_like(x)
     kinks = np.zeros(x.shape, dtype=bool)
     f0 = float(f(x)) if kink_tol is not None else None

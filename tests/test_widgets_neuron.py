@@ -53,16 +53,16 @@ def test_widget_has_the_promised_parts():
 
 
 def test_initial_readout_is_the_chapter_neuron():
-    values = readout_values(neuron_explorer())
+    values = readout_values(neuron_explorer(plot=False))
     assert values["s"] == values["y"] == 6.0
     np.testing.assert_allclose(values["dx"], [-3, -1, 2])
     np.testing.assert_allclose(values["dw"], [1, -2, 3])
     assert values["db"] == 1.0
-    assert "<b>on</b>" in neuron_explorer().readout.value
+    assert "<b>on</b>" in neuron_explorer(plot=False).readout.value
 
 
 def test_moving_a_weight_updates_output_and_input_gradient():
-    widget = neuron_explorer()
+    widget = neuron_explorer(plot=False)
     widget.controls["w0"].value = 0.5  # s = 0.5 + 2 + 6 + 1
     values = readout_values(widget)
     assert values["s"] == values["y"] == pytest.approx(9.5)
@@ -71,7 +71,7 @@ def test_moving_a_weight_updates_output_and_input_gradient():
 
 
 def test_moving_an_input_updates_the_weight_gradient():
-    widget = neuron_explorer()
+    widget = neuron_explorer(plot=False)
     widget.controls["x2"].value = 1.0  # s = -3 + 2 + 2 + 1
     values = readout_values(widget)
     assert values["y"] == pytest.approx(2.0)
@@ -79,7 +79,7 @@ def test_moving_an_input_updates_the_weight_gradient():
 
 
 def test_readout_agrees_with_the_pure_function_anywhere():
-    widget = neuron_explorer()
+    widget = neuron_explorer(plot=False)
     settings = {"x0": 0.7, "x1": -1.3, "x2": 2.2, "w0": 1.1, "w1": 0.4,
                 "w2": -0.6, "b": 0.9}
     for name, value in settings.items():
@@ -92,7 +92,7 @@ def test_readout_agrees_with_the_pure_function_anywhere():
 
 
 def test_relu_off_zeroes_every_gradient_and_says_so():
-    widget = neuron_explorer()
+    widget = neuron_explorer(plot=False)
     widget.controls["b"].value = -5.0
     widget.controls["w2"].value = -1.0  # s = -3 + 2 - 3 - 5 = -9
     values = readout_values(widget)
@@ -103,3 +103,19 @@ def test_relu_off_zeroes_every_gradient_and_says_so():
     assert "-0.000" not in widget.readout.value
     widget.controls["b"].value = 5.0  # s = 1: back on
     assert readout_values(widget)["db"] == 1.0
+
+
+def test_plot_is_a_png_that_follows_the_controls():
+    widget = neuron_explorer()
+    before = bytes(widget.image.value)
+    assert before.startswith(b"\x89PNG")
+    widget.controls["b"].value = -4.0
+    after = bytes(widget.image.value)
+    assert after.startswith(b"\x89PNG") and after != before
+
+
+def test_plot_can_be_skipped():
+    widget = neuron_explorer(plot=False)
+    assert widget.image is None
+    widget.controls["x0"].value = 2.0  # s = -6 + 2 + 6 + 1
+    assert readout_values(widget)["y"] == pytest.approx(3.0)

@@ -2,15 +2,12 @@
 
 import re
 
-import matplotlib
 import numpy as np
 import pytest
 
 from bplib import functional as F
 from bplib.gradcheck import numerical_gradient
 from bplib.widgets.softmax import softmax_explorer, softmax_summary
-
-matplotlib.use("Agg")
 
 
 def readout_numbers(widget):
@@ -141,8 +138,18 @@ def test_readout_agrees_with_the_library_loss():
     assert shown["grad-1"] == pytest.approx(grad[0, 1], abs=5e-5)
 
 
-def test_widget_with_plot_draws_without_warnings(capsys):
+def test_widget_with_plot_draws_a_png_that_follows_the_controls(capsys):
     w = softmax_explorer()
+    first = bytes(w.plot.value)  # the Image may hold a memoryview
+    assert first.startswith(b"\x89PNG")
     w.controls["z1"].value = 4.0
     assert readout_numbers(w)["logit-1"] == 4.0
-    capsys.readouterr()  # outside a kernel the figure is printed as text
+    second = bytes(w.plot.value)
+    assert second.startswith(b"\x89PNG") and second != first
+    assert capsys.readouterr().out == ""  # nothing printed: the plot lives in the widget
+
+
+def test_widget_without_plot_has_no_image():
+    w = softmax_explorer(plot=False)
+    assert w.plot is None
+    assert w.readout in w.children

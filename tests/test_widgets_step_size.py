@@ -68,7 +68,7 @@ def test_widget_has_the_promised_parts():
 
 
 def test_readout_matches_the_pure_function():
-    widget = step_size_explorer()
+    widget = step_size_explorer(plot=False)
     true, fwd, fwd_err, cen, cen_err = readout_numbers(widget)
     report = step_size_report("sin(x) at x = 1", 1e-5)
     assert true == pytest.approx(np.cos(1.0), abs=1e-10)
@@ -79,7 +79,7 @@ def test_readout_matches_the_pure_function():
 
 
 def test_moving_the_slider_updates_the_errors():
-    widget = step_size_explorer()
+    widget = step_size_explorer(plot=False)
     before = readout_numbers(widget)
     widget.controls["h"].value = 1e-2
     after = readout_numbers(widget)
@@ -92,9 +92,26 @@ def test_moving_the_slider_updates_the_errors():
 
 
 def test_changing_the_function_updates_the_true_derivative():
-    widget = step_size_explorer()
+    widget = step_size_explorer(plot=False)
     widget.controls["function"].value = "exp(x) at x = 1"
     assert readout_numbers(widget)[0] == pytest.approx(np.e, abs=1e-9)
     widget.controls["function"].value = "x**3 at x = 2"
     assert readout_numbers(widget)[0] == pytest.approx(12.0)
     assert "x**3 at x = 2" in widget.readout.value
+
+
+def test_plot_is_a_png_that_follows_the_controls():
+    widget = step_size_explorer()
+    before = bytes(widget.image.value)
+    assert before.startswith(b"\x89PNG")
+    widget.controls["h"].value = 1e-9
+    after = bytes(widget.image.value)
+    assert after.startswith(b"\x89PNG") and after != before
+
+
+def test_plot_can_be_skipped():
+    widget = step_size_explorer(plot=False)
+    assert widget.image is None
+    widget.controls["h"].value = 1e-3
+    assert readout_numbers(widget)[2] == pytest.approx(
+        step_size_report("sin(x) at x = 1", 1e-3)["forward_error"], rel=0.01)

@@ -115,9 +115,19 @@ def test_widget_with_plot_draws_and_closes_its_figures():
     net = nn.mlp([2, 8, 1], activation="tanh", output="sigmoid", seed=0)
     history = net.fit(X, y, epochs=4, lr=1.0, snapshot_every=2)
     w = training_replay(net, history, X, y, resolution=20)
+    first_image = bytes(w.image.value)
+    assert first_image.startswith(b"\x89PNG")
     w.controls["snapshot"].value = 1
     assert readout_numbers(w)["epoch"] == 4
+    assert bytes(w.image.value).startswith(b"\x89PNG") and bytes(w.image.value) != first_image
     assert not matplotlib.pyplot.get_fignums()
+
+
+def test_widget_without_plot_leaves_the_image_empty(trained):
+    net, history, X, y = trained
+    w = training_replay(net, history, X, y, plot=False)
+    w.controls["snapshot"].value = 2
+    assert len(w.image.value) == 0
 
 
 def test_widget_needs_snapshots():

@@ -15,10 +15,11 @@ The arithmetic lives in ``neuron_report`` (built on
 ``bplib.models.neuron_backward``), which works without any widget.
 """
 
+import io
+
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
+from matplotlib.figure import Figure
 
 from bplib.models import neuron_backward, neuron_forward
 
@@ -46,6 +47,8 @@ def neuron_report(x, w, b):
 
 def plot_neuron(report, axes=None):
     """Two panels: the terms adding up to s, and s on the ReLU curve."""
+    import matplotlib.pyplot as plt
+
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(8, 3))
     ax_sum, ax_relu = axes
@@ -104,12 +107,33 @@ class _Explorer(widgets.VBox):
                 "the static figure shows the same)")
 
 
-def neuron_explorer(x=CHAPTER_X, w=CHAPTER_W, b=CHAPTER_B):
+def _render_png(report):
+    """The two panels as PNG bytes, drawn without pyplot (no global state).
+
+    The widget shows them in an ``ipywidgets.Image`` rather than displaying a
+    figure into an ``Output`` widget: an Output widget's figures stay inside
+    it only when the frontend routes them there, and a plain notebook runner
+    such as nbval would put them in the cell's own outputs.
+    """
+    fig = Figure(figsize=(8, 3))
+    plot_neuron(report, fig.subplots(1, 2))
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
+
+
+def neuron_explorer(x=CHAPTER_X, w=CHAPTER_W, b=CHAPTER_B, *, plot=True):
     """Sliders for x (3), w (3) and b, with the output and gradients live.
 
-    Starts at the chapter's neuron (output 6.0). Returns a VBox with
-    attributes ``controls`` (a dict "x0".."x2", "w0".."w2", "b" -> FloatSlider),
-    ``readout`` (an HTML widget with s, y, dx, dw and db) and ``update()``.
+    Starts at the chapter's neuron (output 6.0). Try: change w0 (only dy/dx0
+    follows it), change x2 (dy/dw2 follows it), lower b until s < 0 (every
+    gradient drops to zero).
+
+    Returns a VBox with attributes ``controls`` (a dict "x0".."x2",
+    "w0".."w2", "b" -> FloatSlider), ``readout`` (an HTML widget with s, y,
+    dx, dw and db), ``image`` (the plot, an ``ipywidgets.Image``; None with
+    ``plot=False``, which skips drawing) and ``update()``.
     """
     def slider(name, value):
         return widgets.FloatSlider(value=value, min=-5.0, max=5.0, step=0.1,
@@ -120,7 +144,7 @@ def neuron_explorer(x=CHAPTER_X, w=CHAPTER_W, b=CHAPTER_B):
     controls.update({f"w{i}": slider(f"w{i}", v) for i, v in enumerate(w)})
     controls["b"] = slider("b", b)
     readout = widgets.HTML()
-    out = widgets.Output()
+    image = widgets.Image(format="png") if plot else None
     n = len(x)
 
     def update(change=None):
@@ -128,21 +152,16 @@ def neuron_explorer(x=CHAPTER_X, w=CHAPTER_W, b=CHAPTER_B):
                                [controls[f"w{i}"].value for i in range(n)],
                                controls["b"].value)
         readout.value = _readout_html(report)
-        out.clear_output(wait=True)
-        with out:
-            fig, axes = plt.subplots(1, 2, figsize=(8, 3))
-            plot_neuron(report, axes)
-            fig.tight_layout()
-            display(fig)
-            plt.close(fig)
+        if image is not None:
+            image.value = _render_png(report)
 
     columns = widgets.HBox([
         widgets.VBox([controls[f"x{i}"] for i in range(n)]),
         widgets.VBox([controls[f"w{i}"] for i in range(n)]),
         widgets.VBox([controls["b"]]),
     ])
-    box = _Explorer([columns, readout, out])
-    box.controls, box.readout, box.update = controls, readout, update
+    box = _Explorer([columns, readout] + ([image] if image is not None else []))
+    box.controls, box.readout, box.image, box.update = controls, readout, image, update
     for control in controls.values():
         control.observe(update, names="value")
     update()

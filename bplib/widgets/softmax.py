@@ -7,11 +7,12 @@ followed by cross-entropy is simply ``(p - onehot(true class)) / T``.
 """
 
 import html
+import io
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
+from matplotlib.figure import Figure
 
 from bplib import functional as F
 from bplib.plotting import CLASS_COLORS
@@ -96,7 +97,7 @@ def plot_softmax_summary(summary, true_class, axes=None):
     ax_p.set_ylim(0, 1)
     ax_p.set_xticks(classes, [f"class {k}" for k in classes])
     ax_p.set_ylabel("probability p")
-    ax_p.set_title(f"softmax probabilities (true class {true_class} outlined)")
+    ax_p.set_title(f"softmax probabilities (true class {true_class} outlined)", fontsize=10)
     ax_g.bar(classes, summary["gradient"], color=colours, edgecolor=edges,
              linewidth=2)
     ax_g.axhline(0, color="black", linewidth=0.8)
@@ -104,8 +105,18 @@ def plot_softmax_summary(summary, true_class, axes=None):
     ax_g.set_ylim(-limit, limit)
     ax_g.set_xticks(classes, [f"class {k}" for k in classes])
     ax_g.set_ylabel("dL/dz")
-    ax_g.set_title(f"gradient of L = {summary['loss']:.3f} w.r.t. the logits")
+    ax_g.set_title(f"gradient of L = {summary['loss']:.3f} w.r.t. the logits", fontsize=10)
     return axes
+
+
+def _render_png(summary, true_class):
+    """The two bar plots as PNG bytes, drawn without pyplot (no global state)."""
+    fig = Figure(figsize=(8, 3))
+    plot_softmax_summary(summary, true_class, fig.subplots(1, 2))
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
 
 
 def softmax_explorer(logits=(2.0, 1.0, 0.1), true_class=0, temperature=1.0,
@@ -120,9 +131,15 @@ def softmax_explorer(logits=(2.0, 1.0, 0.1), true_class=0, temperature=1.0,
     loss grows without bound, the gradient tends to -1 on the true class);
     lower the temperature (the probabilities sharpen towards the largest logit).
 
+    The plot is drawn off-screen and shown as an ``ipywidgets.Image``, not
+    printed into an ``Output`` widget: an Output widget's figures only stay
+    inside it when the frontend routes them there, and a plain notebook
+    runner such as nbval would put them in the cell's own outputs.
+
     Returns a VBox with ``.controls`` (dict name -> widget: "z0", "z1", "z2",
-    "true_class", "temperature"), ``.readout`` (the HTML numbers) and
-    ``.update()``. With ``plot=False`` no figure is drawn (quicker in tests).
+    "true_class", "temperature"), ``.readout`` (the HTML numbers),
+    ``.update()`` and ``.plot`` (the Image; None with ``plot=False``, which
+    skips drawing and is quicker in tests).
     """
     sliders = {
         f"z{k}": widgets.FloatSlider(value=float(logits[k]), min=-10.0, max=10.0,
@@ -138,7 +155,7 @@ def softmax_explorer(logits=(2.0, 1.0, 0.1), true_class=0, temperature=1.0,
         value=float(temperature), base=10, min=-1, max=1, step=0.05,
         description="temperature T")
     readout = widgets.HTML()
-    out = widgets.Output()
+    image = widgets.Image(format="png") if plot else None
 
     def update(change=None):
         z = np.array([controls[f"z{k}"].value for k in range(N_CLASSES)])
@@ -146,22 +163,17 @@ def softmax_explorer(logits=(2.0, 1.0, 0.1), true_class=0, temperature=1.0,
         t = controls["temperature"].value
         summary = softmax_summary(z, k_true, t)
         readout.value = _readout_html(z, summary, k_true, t)
-        if plot:
-            with out:
-                out.clear_output(wait=True)
-                fig, axes = plt.subplots(1, 2, figsize=(8, 3))
-                plot_softmax_summary(summary, k_true, axes)
-                fig.tight_layout()
-                display(fig)
-                plt.close(fig)
+        if image is not None:
+            image.value = _render_png(summary, k_true)
 
     for control in controls.values():
         control.observe(update, names="value")
 
-    box = widgets.VBox([*sliders.values(), controls["true_class"],
-                        controls["temperature"], readout, out])
+    children = [*sliders.values(), controls["true_class"], controls["temperature"], readout]
+    box = widgets.VBox(children + ([image] if image is not None else []))
     box.controls = controls
     box.readout = readout
+    box.plot = image
     box.update = update
     update()
     return box

@@ -12,10 +12,11 @@ The arithmetic lives in ``step_size_report`` and ``predicted_best_h``, which
 the widget calls and which work without any widget.
 """
 
+import io
+
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
+from matplotlib.figure import Figure
 
 from bplib import functional as F
 
@@ -92,6 +93,8 @@ def predicted_best_h(function):
 
 def plot_step_size_errors(function, h=None, ax=None, *, hs=None):
     """Log-log plot of both errors against h, with h marked if given."""
+    import matplotlib.pyplot as plt
+
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.8))
     hs = np.logspace(-15, 0, 151) if hs is None else hs
@@ -104,8 +107,9 @@ def plot_step_size_errors(function, h=None, ax=None, *, hs=None):
     if h is not None:
         here = step_size_report(function, h)
         ax.axvline(h, color="0.4", linestyle=":", linewidth=1)
-        ax.plot([h], [max(here["forward_error"], tiny)], "o", color="#4c72b0")
-        ax.plot([h], [max(here["central_error"], tiny)], "o", color="#dd8452")
+        for kind, color in (("forward", "#4c72b0"), ("central", "#dd8452")):
+            ax.plot([h], [max(here[f"{kind}_error"], tiny)], "o", color=color,
+                    markersize=7, markeredgecolor="k")
     ax.set_ylim(1e-13, 10)
     ax.set_xlabel("step size h")
     ax.set_ylabel("|estimate - true derivative|")
@@ -147,14 +151,34 @@ def _readout_html(report):
             f"{h_cen:.0e} (central).</small>")
 
 
-def step_size_explorer(function="sin(x) at x = 1", h=1e-5):
+def _render_png(function, h):
+    """The error plot as PNG bytes, drawn without pyplot (no global state).
+
+    The widget shows it in an ``ipywidgets.Image`` rather than displaying a
+    figure into an ``Output`` widget: an Output widget's figures stay inside
+    it only when the frontend routes them there, and a plain notebook runner
+    such as nbval would put them in the cell's own outputs.
+    """
+    fig = Figure(figsize=(6, 3.8))
+    plot_step_size_errors(function, h, fig.subplots())
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
+
+
+def step_size_explorer(function="sin(x) at x = 1", h=1e-5, *, plot=True):
     """A dropdown of functions and a log slider for h, with live errors.
 
     Shows the true derivative, the forward and central difference estimates
     and their errors (in ``readout``), and the error curves against h with
-    the current h marked (in an Output plot). Returns a VBox with attributes
-    ``controls`` ({"function": Dropdown, "h": FloatLogSlider}), ``readout``
-    (an HTML widget) and ``update()``.
+    the current h marked (a PNG in ``image``, an ``ipywidgets.Image``).
+    Try h = 1e-1, 1e-5, 1e-8 and 1e-13: the forward error is smallest near
+    1e-8, the central error near 1e-5, and both grow again below that.
+
+    Returns a VBox with attributes ``controls`` ({"function": Dropdown,
+    "h": FloatLogSlider}), ``readout`` (an HTML widget), ``image`` (None
+    with ``plot=False``, which skips drawing) and ``update()``.
     """
     controls = {
         "function": widgets.Dropdown(options=list(FUNCTIONS), value=function,
@@ -164,21 +188,17 @@ def step_size_explorer(function="sin(x) at x = 1", h=1e-5):
                                     continuous_update=False),
     }
     readout = widgets.HTML()
-    out = widgets.Output()
+    image = widgets.Image(format="png") if plot else None
 
     def update(change=None):
         name, step = controls["function"].value, controls["h"].value
         readout.value = _readout_html(step_size_report(name, step))
-        out.clear_output(wait=True)
-        with out:
-            fig, ax = plt.subplots(figsize=(6, 3.8))
-            plot_step_size_errors(name, step, ax)
-            fig.tight_layout()
-            display(fig)
-            plt.close(fig)
+        if image is not None:
+            image.value = _render_png(name, step)
 
-    box = _Explorer([widgets.HBox(list(controls.values())), readout, out])
-    box.controls, box.readout, box.update = controls, readout, update
+    children = [widgets.HBox(list(controls.values())), readout]
+    box = _Explorer(children + ([image] if image is not None else []))
+    box.controls, box.readout, box.image, box.update = controls, readout, image, update
     for control in controls.values():
         control.observe(update, names="value")
     update()

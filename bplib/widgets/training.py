@@ -8,10 +8,11 @@ training points on top, and shows the epoch and the training loss and
 accuracy of exactly those parameters.
 """
 
+import io
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
 
 from bplib.plotting import plot_decision_regions
 
@@ -76,8 +77,14 @@ def training_replay(network, history, X, y, *, resolution=100, plot=True):
 
     Returns a VBox with ``.controls`` (dict: "snapshot" the IntSlider of the
     snapshot index, "play" the Play button driving it), ``.readout`` (the
-    HTML numbers) and ``.update()``. ``resolution`` is the grid size of the
-    decision-region plot; with ``plot=False`` no figure is drawn.
+    HTML numbers), ``.image`` (the plot, a PNG in an ``ipywidgets.Image``)
+    and ``.update()``. ``resolution`` is the grid size of the decision-region
+    plot; with ``plot=False`` no figure is drawn.
+
+    The plot is rendered to PNG bytes held by the Image widget rather than
+    displayed into an ``Output`` widget: then the figure lives in the widget's
+    own state, and a notebook runner that does not route output-widget
+    messages (nbval) sees the same cell outputs as one that does (nbclient).
     """
     n_snapshots = len(history.snapshots)
     if n_snapshots == 0:
@@ -91,7 +98,7 @@ def training_replay(network, history, X, y, *, resolution=100, plot=True):
     widgets.link((play, "value"), (slider, "value"))
     controls = {"snapshot": slider, "play": play}
     readout = widgets.HTML()
-    out = widgets.Output()
+    image = widgets.Image(format="png")
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
 
@@ -100,22 +107,25 @@ def training_replay(network, history, X, y, *, resolution=100, plot=True):
         summary = snapshot_summary(network, history, X, y, index)
         readout.value = _readout_html(summary, index, n_snapshots)
         if plot:
-            with out:
-                out.clear_output(wait=True)
-                fig, ax = plt.subplots(figsize=(5.5, 4.5))
+            fig, ax = plt.subplots(figsize=(5.5, 4.5))
+            try:
                 plot_decision_regions(
                     summary["network"].predict_proba, X, y, ax=ax,
                     resolution=resolution,
                     title=(f"Epoch {summary['epoch']}: training accuracy "
                            f"{summary['accuracy']:.1%}"))
                 fig.tight_layout()
-                display(fig)
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format="png", dpi=80)
+            finally:
                 plt.close(fig)
+            image.value = buffer.getvalue()
 
     slider.observe(update, names="value")
-    box = widgets.VBox([widgets.HBox([play, slider]), readout, out])
+    box = widgets.VBox([widgets.HBox([play, slider]), readout, image])
     box.controls = controls
     box.readout = readout
+    box.image = image
     box.update = update
     update()
     return box
