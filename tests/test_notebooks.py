@@ -57,7 +57,8 @@ def test_exercise_has_no_solution_and_no_outputs(path):
         assert BEGIN not in cell.source and END not in cell.source
         if cell.cell_type == "code":
             assert cell.outputs == []
-    stubs = [c for c in nb.cells if "raise NotImplementedError()" in c.source]
+    stubs = [c for c in nb.cells
+             if c.cell_type == "code" and "raise NotImplementedError()" in c.source]
     assert stubs and all(c.metadata["nbgrader"]["solution"] for c in stubs)
 
 

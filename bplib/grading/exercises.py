@@ -128,7 +128,7 @@ class SmoothFunction:
 
 
 def _numerical_gradient_trials(rng):
-    shapes = [("x of shape (5,)", (5,)), ("x of shape (3, 4)", (3, 4)),
+    shapes = [("one-dimensional x of shape (5,)", (5,)), ("x of shape (3, 4)", (3, 4)),
               ("x of shape (2, 3, 4)", (2, 3, 4)), ("x a 0-d array", ())]
     trials = []
     for label, shape in shapes:
@@ -338,21 +338,28 @@ def _mlp_init(rng, d, h, c=5):
             "W2": rng.standard_normal((h, c)), "b2": rng.standard_normal(c) * 0.5}
 
 
-def _mlp_variant(relu_grad=F.relu_backward, scale=1.0):
+def _scales(X, scale, loss_scale):
+    """The factors a wrong network applies to dlogits and to the loss ("N": batch size)."""
+    factor = len(X) if scale == "N" else scale
+    return factor, (factor if loss_scale is None else loss_scale)
+
+
+def _mlp_variant(relu_grad=F.relu_backward, scale=1.0, loss_scale=None):
     """A wrong mlp_backprop: the reference with one step replaced.
 
-    scale multiplies dlogits (and the loss); "N" stands for the batch size.
+    scale multiplies dlogits ("N" stands for the batch size); loss_scale
+    multiplies the loss (by default the same factor).
     """
     def variant(X, y, params):
         W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
         Z1 = X @ W1 + b1
         H = F.relu(Z1)
         loss, dZ2 = F.softmax_cross_entropy(H @ W2 + b2, y)
-        factor = len(X) if scale == "N" else scale
+        factor, loss_factor = _scales(X, scale, loss_scale)
         dZ2 = dZ2 * factor
         dH, dW2, db2 = F.dense_backward(H, W2, b2, dZ2)
         _, dW1, db1 = F.dense_backward(X, W1, b1, relu_grad(Z1, dH))
-        return loss * factor, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+        return loss * loss_factor, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
     return variant
 
 
@@ -361,16 +368,17 @@ def _sigmoid_net_init(rng, d, h):
             "W2": rng.standard_normal(h), "b2": float(rng.standard_normal())}
 
 
-def _sigmoid_net_variant(hidden_grad=F.sigmoid_backward, scale=1.0):
+def _sigmoid_net_variant(hidden_grad=F.sigmoid_backward, scale=1.0, loss_scale=None):
+    """A wrong sigmoid_net_backprop, like _mlp_variant."""
     def variant(X, y, params):
         W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
         Z1 = X @ W1 + b1
         H = F.sigmoid(Z1)
         loss, dz2 = F.binary_cross_entropy_with_logits(H @ W2 + b2, y)
-        factor = len(X) if scale == "N" else scale
+        factor, loss_factor = _scales(X, scale, loss_scale)
         dz2 = dz2 * factor
         dZ1 = hidden_grad(Z1, np.outer(dz2, W2))
-        return loss * factor, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0),
+        return loss * loss_factor, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0),
                               "W2": H.T @ dz2, "b2": float(dz2.sum())}
     return variant
 
@@ -381,9 +389,6 @@ def _sigmoid_net_variant(hidden_grad=F.sigmoid_backward, scale=1.0):
 
 _TRANSPOSE_HINT = ("{name} looks transposed. Match shapes: dW must have W's shape (D, M), "
                    "and X.T @ dZ is (D, N) @ (N, M).")
-_MISSING_N_HINT = ("{name} is N times too large: the loss is a mean over the batch, "
-                   "so its gradient carries a factor 1/N.")
-
 EXERCISE_LIST = [
     Exercise(
         id="numerical_gradient", signature="numerical_gradient(f, x, h=1e-5)",
@@ -403,6 +408,10 @@ EXERCISE_LIST = [
              lambda f, x, h=1e-5: 0.5 * numerical_gradient(f, x, h)),
             ("Your gradient has the wrong sign: compute f(x + h) - f(x - h), in that order.",
              lambda f, x, h=1e-5: -numerical_gradient(f, x, h)),
+            ("Your gradient is all zeros: the perturbations never reached f. x.flatten() and "
+             "x.ravel() of some arrays are copies; perturb x itself (x[idx] for idx in "
+             "np.ndindex(x.shape), or the view x.reshape(-1) of a contiguous copy).",
+             lambda f, x, h=1e-5: np.zeros(np.shape(x))),
         ]),
     Exercise(
         id="neuron_backward", signature="neuron_backward(x, w, b, dy)",
@@ -554,6 +563,9 @@ EXERCISE_LIST = [
              "(1 - y) / (1 - p).", lambda p, y: (_bce_loss(p, y), -y / p / p.size)),
             ("Your loss is a sum, not a mean: divide by the number of elements.",
              lambda p, y: (_bce_loss(p, y) * p.size, (p - y) / (p * (1 - p)))),
+            ("dp divides by the number of rows, len(p); the mean runs over ALL elements, so "
+             "divide by p.size.",
+             lambda p, y: (_bce_loss(p, y), (p - y) / (p * (1 - p)) / len(p))),
             ("You clipped p to [1e-7, 1 - 1e-7]: that changes the answer for p closer to 0 or 1 "
              "than 1e-7. Clip much closer (eps = 1e-12) so that only log(0) is avoided.",
              lambda p, y: F.binary_cross_entropy(p, y, eps=1e-7)),
@@ -574,6 +586,12 @@ EXERCISE_LIST = [
                            -F.softmax_cross_entropy(z, y)[1])),
             ("dlogits is softmax(z) / N: subtract 1 at each row's true class.",
              lambda z, y: (F.softmax_cross_entropy(z, y)[0], F.softmax(z) / len(z))),
+            ("You clipped the probabilities at 1e-7 (as the from-scratch chapter does). With "
+             "logits of +-1000 the true class's probability is far below that, so the loss comes "
+             "out wrong. Compute it as logsumexp(z) - z[y], which needs no clipping.",
+             lambda z, y: (float(np.mean(-np.log(np.clip(F.softmax(z)[np.arange(len(y)), y],
+                                                         1e-7, 1.0)))),
+                           F.softmax_cross_entropy(z, y)[1])),
             ("You divided by N * C: the loss is a mean over the N samples, not over all entries.",
              lambda z, y: (F.softmax_cross_entropy(z, y)[0] / z.shape[1],
                            F.softmax_cross_entropy(z, y)[1] / z.shape[1])),
@@ -593,6 +611,9 @@ EXERCISE_LIST = [
              _mlp_variant(relu_grad=lambda z, dout: dout)),
             ("Your loss and gradients are N times too large: the loss is a mean, so "
              "dlogits = (softmax - onehot) / N.", _mlp_variant(scale="N")),
+            ("Your loss is right but your gradients are N times too large: the loss is a mean, "
+             "so dlogits = (softmax - onehot) / N carries the 1/N too.",
+             _mlp_variant(scale="N", loss_scale=1.0)),
             ("Your gradients have the wrong sign.", _mlp_variant(scale=-1.0)),
         ]),
     Exercise(
@@ -616,6 +637,9 @@ EXERCISE_LIST = [
              _sigmoid_net_variant(hidden_grad=lambda z, dout: z * (1 - z) * dout)),
             ("Your loss and gradients are N times too large: the loss is a mean, so "
              "dL/dz2 = (p - y) / N.", _sigmoid_net_variant(scale="N")),
+            ("Your loss is right but your gradients are N times too large: the loss is a mean, "
+             "so dL/dz2 = (p - y) / N carries the 1/N too.",
+             _sigmoid_net_variant(scale="N", loss_scale=1.0)),
             ("Your gradients have the wrong sign.", _sigmoid_net_variant(scale=-1.0)),
         ]),
 ]
