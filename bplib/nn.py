@@ -11,6 +11,7 @@ batches at once and a network can be copied by copying its parameters.
 """
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class Dense:
 class _Activation:
     """An element-wise function with no parameters; the cache is its input."""
 
-    params = {}
+    params = MappingProxyType({})  # read-only: shared by every activation layer
     forward_fn = backward_fn = None  # set by each subclass
 
     def forward(self, z):
@@ -67,7 +68,15 @@ class _Activation:
 
 
 class ReLU(_Activation):
-    forward_fn, backward_fn = F.relu, F.relu_backward
+    """ReLU. Its cache is its output: out > 0 exactly where z > 0, so backward
+    needs nothing else, and the pre-activation can be freed at once."""
+
+    def forward(self, z):
+        out = F.relu(z)
+        return out, out
+
+    def backward(self, dout, out, *, input_grad=True):
+        return F.relu_backward(out, dout), {}
 
 
 class Sigmoid(_Activation):
@@ -207,11 +216,23 @@ class Network:
                 for name, value in layer.params.items()}
 
     def with_parameters(self, params):
-        """A copy of this network with the given parameters (copied, not shared)."""
+        """A copy of this network with the given parameters (copied, not shared).
+
+        params: a dict with some or all of the keys of ``parameters()``, each
+        value shaped like the parameter it replaces.
+        """
+        own = self.parameters()
         clone = Network([_copy_layer(layer) for layer in self.layers], self.loss)
         for key, value in params.items():
+            if key not in own:
+                raise KeyError(f"this network has no parameter {key!r}; "
+                               f"its parameters are {list(own)}")
+            value = np.array(value, dtype=float)
+            if value.shape != own[key].shape:
+                raise ValueError(f"parameter {key!r} must have shape {own[key].shape}, "
+                                 f"got {value.shape}")
             i, name = key.split(".")
-            clone.layers[int(i)].params[name] = np.array(value, dtype=float)
+            clone.layers[int(i)].params[name] = value
         return clone
 
     # -- forward and backward ----------------------------------------------
@@ -277,6 +298,8 @@ class Network:
         if epochs < 0 or lr <= 0 or not 0 <= momentum < 1:
             raise ValueError("expected epochs >= 0, lr > 0 and 0 <= momentum < 1, "
                              f"got {epochs}, {lr} and {momentum}")
+        if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size}")
         rng = np.random.default_rng(seed)
         optimizer = SGD(lr, momentum)
         params = self.parameters()

@@ -45,6 +45,7 @@ def generate_exercise(solution_path, exercise_path):
     stem = Path(solution_path).stem
     for index, cell in enumerate(nb.cells):
         cell.metadata.pop("nbgrader", None)
+        cell.metadata.pop("execution", None)  # run timestamps, if any
         if cell.cell_type != "code":
             continue
         cell.outputs = []
@@ -90,6 +91,6 @@ def execute_notebook(path, timeout=120):
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(nb, path)

@@ -330,14 +330,12 @@ def test_class_losses_reject_bad_labels(loss_fn, bad_y):
 @pytest.mark.parametrize("loss_fn", [F.mse_loss, F.binary_cross_entropy,
                                      F.binary_cross_entropy_with_logits])
 def test_elementwise_losses_reject_mismatched_shapes(loss_fn):
-    """Bug: predictions (N, 1) against targets (N,) broadcast to (N, N).
-
-    The loss is then an average over N*N wrong pairs and the gradient has
-    shape (N, N) instead of the prediction's (N, 1); nothing complains.
-    """
+    """Regression: predictions (N, 1) against targets (N,) used to broadcast
+    to (N, N), averaging the loss over N*N wrong pairs and returning an
+    (N, N) gradient for an (N, 1) input, without a word."""
     pred = np.full((5, 1), 0.5)
     target = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="same shape"):
         loss_fn(pred, target)
 
 
@@ -399,12 +397,9 @@ def test_sigmoid_is_accurate_in_both_tails():
 
 
 def test_sigmoid_backward_is_accurate_in_both_tails():
-    """Bug: sigmoid'(z) = s (1 - s) loses everything in 1 - s for large z.
-
-    sigmoid' is even, sigmoid'(z) = e / (1 + e)**2 with e = exp(-|z|), and
-    bplib gets it right for z = -40 (4.2e-18) but returns exactly 0 for
-    z = +40 because s rounds to 1.0 there.
-    """
+    """Regression: computed as s (1 - s), the slope was right at z = -40
+    (4.2e-18) but exactly 0 at z = +40, where s rounds to 1.0. sigmoid' is
+    even: e / (1 + e)**2 with e = exp(-|z|) in both tails."""
     z = np.array([-40.0, -20.0, 20.0, 40.0])
     e = np.exp(-np.abs(z))
     np.testing.assert_allclose(F.sigmoid_backward(z, np.ones_like(z)),
@@ -414,8 +409,21 @@ def test_sigmoid_backward_is_accurate_in_both_tails():
 def test_tanh_extremes():
     z = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
     np.testing.assert_array_equal(F.tanh(z), [-1.0, -1.0, 0.0, 1.0, 1.0])
-    np.testing.assert_array_equal(F.tanh_backward(z, np.ones_like(z)),
-                                  [0.0, 0.0, 1.0, 0.0, 0.0])
+    # At |z| = 1000 the true slope, 4 exp(-2000), is 0 in float64.
+    dz = F.tanh_backward(z, np.ones_like(z))
+    assert np.all(np.isfinite(dz)) and np.all(dz >= 0)
+    assert (dz[0], dz[2], dz[4]) == (0.0, 1.0, 0.0)
+
+
+def test_tanh_backward_is_accurate_in_the_tails():
+    """Bug (the tanh twin of the sigmoid one): 1 - tanh(z)**2 is exactly 0
+    once tanh(z) rounds to +-1 (|z| > 19), while the true slope
+    4 e / (1 + e)**2 with e = exp(-2|z|) is 1.7e-17 at |z| = 20 and 1.5e-43
+    at |z| = 50, well inside float64."""
+    z = np.array([-50.0, -20.0, -5.0, 5.0, 20.0, 50.0])
+    e = np.exp(-2.0 * np.abs(z))
+    np.testing.assert_allclose(F.tanh_backward(z, np.ones_like(z)),
+                               4.0 * e / (1.0 + e) ** 2, rtol=1e-11)
 
 
 def test_softmax_and_log_softmax_with_huge_logits():

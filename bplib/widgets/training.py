@@ -70,8 +70,8 @@ def training_replay(network, history, X, y, *, resolution=100, plot=True):
     recorded with ``snapshot_every`` (you may also put an epoch-0 snapshot of
     the initial parameters first); X, y: the 2-D training data to show.
 
-    Press play (or drag the slider) to replay training: at first the regions
-    are nearly flat, then class boundaries appear and bend around the data.
+    Press play (or drag the slider) to replay training: at first the class
+    boundaries are nearly straight, then they bend around the data.
     The readout gives the epoch and the loss and accuracy of the network with
     that snapshot's parameters on (X, y).
 
@@ -91,14 +91,17 @@ def training_replay(network, history, X, y, *, resolution=100, plot=True):
         raise ValueError("history has no snapshots: train with "
                          "fit(..., snapshot_every=k) to record some")
     slider = widgets.IntSlider(value=0, min=0, max=n_snapshots - 1, step=1,
-                               description="snapshot", continuous_update=True)
+                               description="snapshot", continuous_update=True,
+                               layout=widgets.Layout(width="420px"))
     play = widgets.Play(value=0, min=0, max=n_snapshots - 1, step=1,
                         interval=400, description="replay training")
     # A link in Python (not jslink) so the play button works in tests too.
     widgets.link((play, "value"), (slider, "value"))
     controls = {"snapshot": slider, "play": play}
     readout = widgets.HTML()
-    image = widgets.Image(format="png")
+    dpi, figsize = 100, (5.5, 4.5)
+    # Shown at its own pixel size: without a width the image stretches to the cell's width.
+    image = widgets.Image(format="png", width=int(figsize[0] * dpi))
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
 
@@ -107,7 +110,7 @@ def training_replay(network, history, X, y, *, resolution=100, plot=True):
         summary = snapshot_summary(network, history, X, y, index)
         readout.value = _readout_html(summary, index, n_snapshots)
         if plot:
-            fig, ax = plt.subplots(figsize=(5.5, 4.5))
+            fig, ax = plt.subplots(figsize=figsize)
             try:
                 plot_decision_regions(
                     summary["network"].predict_proba, X, y, ax=ax,
@@ -116,7 +119,7 @@ def training_replay(network, history, X, y, *, resolution=100, plot=True):
                            f"{summary['accuracy']:.1%}"))
                 fig.tight_layout()
                 buffer = io.BytesIO()
-                fig.savefig(buffer, format="png", dpi=80)
+                fig.savefig(buffer, format="png", dpi=dpi)
             finally:
                 plt.close(fig)
             image.value = buffer.getvalue()

@@ -1,0 +1,23 @@
+"""Classroom batch grading of submitted exercise notebooks: ``bplib grade``.
+
+    from bplib.classroom import run_batch
+    result = run_batch(["submissions/"], release_dir="exercises", out="grades", jobs=2)
+    result.exit_status   # 0 when every submission was graded, whatever the scores
+
+Each submission runs in its own fresh Jupyter kernel, rebuilt from the
+instructor's released notebook (checks and locked cells as released, the
+student's solution cells and extra cells in the released order); the
+student's functions are called there by ``bplib.grading.run_trials`` with a
+secret seed, and judged here by ``bplib.grading.grade``. A static scan flags
+code that uses bplib's reference implementations (those exercises score 0).
+
+Modules: ``assemble`` (release, matching, the notebook that runs), ``scan``
+(the static scan), ``run`` (kernels and time limits), ``submission`` (one
+notebook), ``batch`` (many, resumable) and ``report`` (gradebook.csv,
+results.json, Gradescope results, feedback pages).
+"""
+
+from bplib.classroom.batch import BatchError, BatchResult, discover, run_batch
+from bplib.classroom.submission import STATUSES, grade_notebook
+
+__all__ = ["run_batch", "BatchResult", "BatchError", "discover", "grade_notebook", "STATUSES"]

@@ -1,0 +1,203 @@
+"""Running an assembled notebook in a fresh Jupyter kernel, with time limits.
+
+Every submission gets its own kernel (nbclient over jupyter_client), started
+in an empty temporary folder, with stdin disabled (``input()`` raises), a
+per-cell limit (the kernel is interrupted and the next cell runs) and a
+per-submission limit (the kernel is killed). Errors in a cell never stop the
+run; a kernel that dies stops it. Only what the grader needs is kept: the
+error of each cell, and the standard output of the harness cells.
+"""
+
+import asyncio
+import logging
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from time import monotonic
+
+TIMEOUT_NAME = "CellTimeout"
+HARNESS_OUTPUT_LIMIT = 20_000_000  # characters of a harness cell's stdout we keep
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+_log = logging.getLogger("bplib.classroom.kernel")
+_log.addHandler(logging.NullHandler())
+_log.propagate = False
+
+
+@dataclass
+class Outcome:
+    """What happened to one cell."""
+
+    status: str = "not run"   # "ok", "error", "timeout" or "not run"
+    ename: str = ""
+    evalue: str = ""
+    traceback: str = ""
+    seconds: float = 0.0
+    stdout: str = ""          # harness cells only
+
+
+@dataclass
+class Execution:
+    outcomes: list
+    status: str = "completed"  # "completed", "kernel-died", "timeout" or "grader-error"
+    message: str = ""
+    kernel_seconds: float = 0.0  # starting the kernel
+    kernel_log: str = ""
+
+
+def _client_class():
+    from nbclient import NotebookClient
+
+    class _Client(NotebookClient):
+        """Keeps errors and the harness cells' stdout; drops every other output."""
+
+        def __init__(self, nb, kinds, **kw):
+            super().__init__(nb, **kw)
+            self.kinds = kinds
+            self.stdout = {}
+            self.replies = {}
+
+        def output(self, outs, msg, display_id, cell_index):
+            if msg["msg_type"] == "stream" and msg["content"].get("name") == "stdout" \
+                    and self.kinds[cell_index] == "harness":
+                kept = self.stdout.setdefault(cell_index, [])
+                if sum(map(len, kept)) < HARNESS_OUTPUT_LIMIT:
+                    kept.append(msg["content"].get("text", ""))
+            return None
+
+    return _Client
+
+
+def kernel_env():
+    env = dict(os.environ)
+    env["MPLBACKEND"] = "Agg"                    # no inline images to encode
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # no debugger warning at start-up
+    env.pop("JPY_PARENT_PID", None)
+    return env
+
+
+async def execute(cells, *, cell_timeout, total_timeout, kernel_name="python3",
+                  skip=lambda index, outcomes: False):
+    """Run cells ([(kind, source)]) in a fresh kernel; returns an Execution.
+
+    ``skip(index, outcomes)`` may decline a cell given the outcomes so far.
+    """
+    import nbformat
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)
+                                         for _, source in cells])
+    result = Execution(outcomes=[Outcome() for _ in cells])
+    workdir = tempfile.mkdtemp(prefix="bplib-grade-")
+    log_path = Path(workdir) / "kernel.log"
+    km = AsyncKernelManager(kernel_name=kernel_name, log=_log)
+    client = _client_class()(
+        nb, [kind for kind, _ in cells], km=km, log=_log, timeout=cell_timeout,
+        startup_timeout=max(60, cell_timeout), interrupt_on_timeout=True,
+        error_on_timeout={"ename": TIMEOUT_NAME, "evalue": f"{cell_timeout} s", "traceback": []},
+        raise_on_iopub_timeout=True, iopub_timeout=5, allow_errors=True,
+        record_timing=False, shutdown_kernel="immediate",
+        on_cell_executed=lambda cell, cell_index, execute_reply:
+            client.replies.__setitem__(cell_index, execute_reply),
+        resources={"metadata": {"path": workdir}})
+
+    async def run_cells():
+        started = monotonic()
+        with open(log_path, "wb") as log:
+            async with client.async_setup_kernel(cwd=workdir, env=kernel_env(), stdout=log,
+                                                 stderr=log, stdin=subprocess.DEVNULL):
+                result.kernel_seconds = monotonic() - started
+                for index, cell in enumerate(nb.cells):
+                    if skip(index, result.outcomes) or not cell.source.strip():
+                        continue
+                    outcome = result.outcomes[index]
+                    t = monotonic()
+                    try:
+                        await client.async_execute_cell(cell, index, execution_count=index + 1)
+                    finally:
+                        outcome.seconds = monotonic() - t
+                    _record(outcome, client.replies.get(index),
+                            "".join(client.stdout.get(index, [])))
+
+    task = asyncio.ensure_future(run_cells())
+    try:
+        try:
+            done, _ = await asyncio.wait({task}, timeout=total_timeout)
+        except asyncio.CancelledError:  # the batch was interrupted
+            await _kill(km)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise
+        if not done:  # kill the kernel: nbclient notices and unwinds as for a death
+            result.status, result.message = "timeout", \
+                f"stopped after the time limit for a whole notebook ({total_timeout:g} s)"
+            await _kill(km)
+            done, _ = await asyncio.wait({task}, timeout=15)
+            if not done:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        exc = task.exception() if task.done() and not task.cancelled() else None
+        if exc is not None and result.status == "completed":
+            if isinstance(exc, DeadKernelError):
+                result.status, result.message = "kernel-died", "the kernel died"
+            elif isinstance(exc, CellTimeoutError):
+                result.status, result.message = "timeout", \
+                    "the code did not stop when interrupted after the time limit for a cell"
+            else:
+                result.status, result.message = "grader-error", f"{type(exc).__name__}: {exc}"
+        running = [o for o in result.outcomes if o.status == "not run" and o.seconds > 0]
+        for outcome in running:  # the cell that was running when it all stopped
+            outcome.status = "timeout" if result.status == "timeout" else "error"
+            outcome.ename = {"timeout": TIMEOUT_NAME, "kernel-died": "DeadKernel"}.get(
+                result.status, "Error")
+    finally:
+        await _shutdown(client, km)
+        try:
+            result.kernel_log = log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            pass
+        _remove(workdir)
+    return result
+
+
+def _record(outcome, reply, stdout):
+    outcome.stdout = stdout
+    content = (reply or {}).get("content", {})
+    if content.get("status") == "error":
+        outcome.ename = content.get("ename", "")
+        outcome.evalue = content.get("evalue", "")
+        outcome.traceback = _ANSI.sub("", "\n".join(content.get("traceback", [])))[-3000:]
+        outcome.status = "timeout" if outcome.ename == TIMEOUT_NAME else "error"
+    else:
+        outcome.status = "ok"
+
+
+async def _kill(km):
+    try:
+        if km.has_kernel:
+            await km.provisioner.kill()
+    except Exception:  # already gone
+        pass
+
+
+async def _shutdown(client, km):
+    from jupyter_core.utils import ensure_async
+
+    try:
+        if getattr(client, "kc", None) is not None:
+            client.kc.stop_channels()
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+        else:
+            await ensure_async(km.cleanup_resources())
+    except Exception:
+        pass
+
+
+def _remove(directory):
+    import shutil
+    shutil.rmtree(directory, ignore_errors=True)

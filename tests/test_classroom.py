@@ -1,0 +1,429 @@
+"""Classroom batch grading: `bplib grade` end to end, and its parts.
+
+One batch of real submissions (made from a tiny solution notebook, see
+classroom_fixtures.py) is graded once per test session with two kernels at a
+time and short time limits; the end-to-end tests read what it wrote. The
+static scan, the cell matching and the discovery of submissions are also
+tested on their own, without kernels.
+"""
+
+import csv
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell
+
+import classroom_fixtures as fx
+from bplib.__main__ import main
+from bplib.classroom import discover, run_batch
+from bplib.classroom.assemble import assemble, load_release, match_release
+from bplib.classroom.report import COLUMNS_AFTER, COLUMNS_BEFORE
+from bplib.classroom.scan import scan
+from bplib.classroom.submission import Unreadable, harness_factory, read_notebook
+
+SEED = 20240611
+
+
+def _hashes(folder):
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    release = fx.make_release(root)
+    subs = root / "submissions"
+    expected = fx.make_submissions(release, subs)
+    before = _hashes(subs)
+    out = root / "grades"
+    status = main(["grade", str(subs), "--release", str(release), "--out", str(out),
+                   "--jobs", "2", "--timeout", "3", "--seed", str(SEED)])
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    return {"root": root, "release": release, "subs": subs, "out": out, "status": status,
+            "expected": expected, "before": before, "rows": rows}
+
+
+STUDENTS = ["full", "unattempted", "partial", "deleted_checks", "edited_checks",
+            "monkeypatch", "fake_check", "reference", "infinite_loop", "killed_kernel",
+            "input_exit", "folder_student", "corrupted", "empty"]
+
+
+# --------------------------------------------------------------------------
+# End to end
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("student", STUDENTS)
+def test_every_score_status_and_flag(batch, student):
+    row, expected = batch["rows"][student], batch["expected"][student]
+    assert row["status"] == expected["status"], row["message"]
+    for exercise, points in expected["points"].items():
+        assert float(row[exercise]) == points, (exercise, row)
+    assert float(row["total"]) == sum(expected["points"].values())
+    assert float(row["max"]) == 3
+    flags = set(filter(None, row["flags"].split(";")))
+    assert expected["flags"] <= flags
+    if not any(f.startswith("uses-reference") for f in expected["flags"]):
+        assert not any(f.startswith("uses-reference") for f in flags)
+
+
+def test_gradebook_has_one_row_per_submission_and_the_columns(batch):
+    with open(batch["out"] / "gradebook.csv", newline="") as f:
+        header = next(csv.reader(f))
+    assert header == COLUMNS_BEFORE + list(fx.EXERCISES) + COLUMNS_AFTER
+    assert header[:2] == ["student", "notebook"]
+    assert header[-5:] == ["total", "max", "status", "flags", "message"]
+    assert sorted(batch["rows"]) == sorted(STUDENTS)
+    assert {row["notebook"] for row in batch["rows"].values()} == {fx.NAME}
+
+
+def test_messages_say_what_went_wrong(batch):
+    rows = batch["rows"]
+    assert rows["empty"]["message"] == "the file is empty"
+    assert "invalid JSON" in rows["corrupted"]["message"]
+    assert "longer than 3 s" in rows["infinite_loop"]["message"]
+    assert "kernel died" in rows["killed_kernel"]["message"]
+    assert rows["full"]["message"] == ""
+
+
+def test_exit_status_is_nonzero_when_a_submission_could_not_be_graded(batch):
+    assert batch["status"] == 1
+
+
+def test_submissions_are_never_written(batch):
+    assert _hashes(batch["subs"]) == batch["before"]
+
+
+def test_results_json_has_the_seed_and_every_check_in_detail(batch):
+    results = json.loads((batch["out"] / "results.json").read_text())
+    assert results["seed"] == SEED
+    assert results["exercises"] == list(fx.EXERCISES)
+    by_student = {r["student"]: r for r in results["submissions"]}
+    assert set(by_student) == set(STUDENTS)
+    partial = {e["exercise"]: e for e in by_student["partial"]["exercises"]}
+    assert partial["sigmoid_backward"]["status"] == "failed"
+    assert "z * (1 - z)" in partial["sigmoid_backward"]["feedback"]  # the mistake's hint
+    assert len(partial["sigmoid_backward"]["trials"]) >= 3
+    assert partial["relu_backward"]["status"] == "passed"
+    unattempted = by_student["unattempted"]["exercises"]
+    assert {e["status"] for e in unattempted} == {"not attempted"}
+    reference = {e["exercise"]: e for e in by_student["reference"]["exercises"]}
+    assert reference["relu_backward"]["status"] == "uses-reference"
+    assert reference["relu_backward"]["check_status"] == "passed"  # it would have passed
+    assert "bplib.grading.reference" in reference["relu_backward"]["feedback"]
+    assert "bplib.functional.tanh_backward" in reference["tanh_backward"]["feedback"]
+    errors = by_student["input_exit"]["cell_errors"]
+    assert any("StdinNotImplementedError" in e["error"] for e in errors)
+    assert any("SystemExit" in e["error"] for e in errors)
+    timing = by_student["full"]["timing"]
+    assert set(timing) >= {"kernel_start", "cells", "run_trials", "grading", "total"}
+
+
+def test_gradescope_results_have_the_autograder_shape(batch):
+    for student in STUDENTS:
+        data = json.loads((batch["out"] / "results" / f"{student}.json").read_text())
+        assert isinstance(data["score"], (int, float)) and isinstance(data["output"], str)
+        assert len(data["tests"]) == 3
+        for test in data["tests"]:
+            assert set(test) >= {"name", "score", "max_score", "output", "status"}
+            assert test["status"] in ("passed", "failed")
+            assert 0 <= test["score"] <= test["max_score"] == 1
+        assert data["score"] == sum(t["score"] for t in data["tests"])
+        assert data["score"] == float(batch["rows"][student]["total"])
+    partial = json.loads((batch["out"] / "results" / "partial.json").read_text())
+    assert [t["status"] for t in partial["tests"]] == ["passed", "failed", "passed"]
+    assert [t["name"] for t in partial["tests"]] == list(fx.EXERCISES)
+
+
+def test_feedback_pages_are_readable_html(batch):
+    pages = sorted(p.stem for p in (batch["out"] / "feedback").glob("*.html"))
+    assert pages == sorted(STUDENTS)
+    page = (batch["out"] / "feedback" / "partial.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "sigmoid_backward" in page and "Hint:" in page and "2 / 3" in page
+    page = (batch["out"] / "feedback" / "killed_kernel.html").read_text()
+    assert "kernel-died" in page and "the kernel died" in page
+    page = (batch["out"] / "feedback" / "fake_check.html").read_text()
+    assert "<script" not in page
+
+
+def test_a_second_run_resumes_and_regrades_only_what_is_missing(batch, tmp_path):
+    out = batch["out"]
+    kept = (out / "results" / "full.json").read_bytes()
+    (out / "results" / "partial.json").unlink()
+    with open(tmp_path / "progress.txt", "w") as stream:
+        result = run_batch([batch["subs"]], release_dir=batch["release"], out=out, jobs=2,
+                           cell_timeout=3, total_timeout=60, progress_stream=stream)
+    assert (result.graded, result.skipped) == (1, len(STUDENTS) - 1)
+    assert result.seed == SEED  # resumed with the batch's seed
+    assert (out / "results" / "full.json").read_bytes() == kept
+    assert (out / "results" / "partial.json").exists()
+    progress = (tmp_path / "progress.txt").read_text().splitlines()
+    assert progress[-1].startswith(f"bplib grade: {len(STUDENTS)}/{len(STUDENTS)} "
+                                   "submissions done, 0:")
+    assert progress[-1].endswith("4 could not be graded")
+    with open(out / "gradebook.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == len(STUDENTS)
+
+
+def test_python_m_bplib_grade_exits_0_when_everything_was_graded(batch, tmp_path):
+    out = tmp_path / "grades"
+    done = subprocess.run(
+        [sys.executable, "-m", "bplib", "grade", str(batch["subs"] / "full.ipynb"),
+         "--release", str(batch["release"]), "--out", str(out), "--jobs", "2"],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "1/1 submissions done" in done.stderr and "0 could not be graded" in done.stderr
+    with open(out / "gradebook.csv", newline="") as f:
+        row = next(csv.DictReader(f))
+    assert (row["student"], row["total"], row["status"]) == ("full", "3", "graded")
+    seed = json.loads((out / "results.json").read_text())["seed"]
+    assert isinstance(seed, int)  # drawn at random and recorded
+
+
+def test_a_missing_release_is_a_usage_error(tmp_path, capsys):
+    assert main(["grade", str(tmp_path), "--release", str(tmp_path / "nothing")]) == 2
+    assert "no released exercise notebook" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------
+# A kernel that ignores interrupts: the per-notebook limit kills it
+# --------------------------------------------------------------------------
+
+def test_the_notebook_time_limit_kills_a_kernel_that_ignores_interrupts():
+    import asyncio
+    from time import monotonic
+
+    from bplib.classroom.run import execute
+
+    cells = [("student", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                         "while True:\n    pass"), ("harness", "print('never')")]
+    started = monotonic()
+    result = asyncio.run(execute(cells, cell_timeout=30, total_timeout=4))
+    assert result.status == "timeout" and "whole notebook" in result.message
+    assert [o.status for o in result.outcomes] == ["timeout", "not run"]
+    assert monotonic() - started < 25
+
+
+# --------------------------------------------------------------------------
+# The notebook that runs
+# --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    directory = fx.make_release(tmp_path_factory.mktemp("release"))
+    return load_release(directory)
+
+
+def _kinds(assembly):
+    return [(c.kind, c.exercise_id or c.source.splitlines()[0][:24]) for c in assembly.cells]
+
+
+def test_the_release_gives_checks_points_and_expressions(release):
+    (released,) = release
+    assert released.name == fx.NAME
+    assert [(c.exercise_id, c.expression, c.points) for c in released.checks] == [
+        (e, e, 1.0) for e in fx.EXERCISES]
+    assert released.max_points == 3
+    demo = next(i for i, c in enumerate(released.nb.cells) if c.source.startswith("if check("))
+    assert demo not in released.check_cells  # it uses a check; it is not a check cell
+
+
+def test_check_cells_are_the_instructors_and_student_code_keeps_its_place(release):
+    (released,) = release
+    nb = fx.solved(released.path.parent)
+    fx.check_cell(nb, "relu_backward").source = "print('all checks passed')"
+    extra = new_code_cell("helper = 1")
+    nb.cells.insert(nb.cells.index(fx.cell_defining(nb, "tanh_backward")), extra)
+    nb.cells.remove(fx.check_cell(nb, "tanh_backward"))
+    harness, _ = harness_factory(7)
+    assembly = assemble(released, nb, harness)
+    kinds = _kinds(assembly)
+    assert [k for k, _ in kinds] == ["student", "student", "harness", "replay", "student",
+                                     "student", "harness", "replay", "student", "student",
+                                     "harness", "replay"]
+    assert kinds[2] == ("harness", "relu_backward")
+    assert assembly.cells[3].source == 'check("relu_backward", relu_backward)'
+    assert kinds[8] == ("student", "helper = 1")
+    assert len(assembly.edited_locked) == 1 and len(assembly.deleted_locked) == 1
+    assert "run_trials('relu_backward', fn, 7)" in assembly.cells[2].source
+
+
+def test_cells_match_by_grade_id_when_ids_changed_and_missing_cells_are_restored(release):
+    (released,) = release
+    nb = fx.solved(released.path.parent)
+    for k, cell in enumerate(nb.cells):
+        cell["id"] = f"new{k}"
+    relu = fx.cell_defining(nb, "relu_backward")
+    nb.cells.remove(relu)           # the student deleted the cell ...
+    nb.cells.insert(0, relu)        # ... and wrote the function at the top instead
+    relu.metadata = {}
+    nb.cells.remove(fx.cell_defining(nb, "sigmoid_backward"))
+    extra = new_code_cell("def tanh_backward(z, dout):\n    return dout * (1 - np.tanh(z)**2)")
+    at = nb.cells.index(fx.cell_defining(nb, "tanh_backward"))
+    nb.cells[at] = extra  # a new cell in place of the solution cell
+    assembly = assemble(released, nb, harness_factory(1)[0])
+    sources = [c.source for c in assembly.cells]
+    restored = [released.nb.cells[r].source for r in assembly.restored]
+    # sigmoid's stub is back; relu's and tanh's are not: the student wrote them elsewhere
+    assert len(restored) == 1 and "def sigmoid_backward" in restored[0]
+    assert len(assembly.replaced) == 2
+    assert sources[0] == relu.source and extra.source in sources
+    assert not any("NotImplementedError" in s and "relu" in s for s in sources)
+    assert [c.kind for c in assembly.cells].count("harness") == 3
+    assert match_release("renamed.ipynb", nb, release) is released
+
+
+def test_submissions_are_found_by_student(tmp_path, release):
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / fx.NAME).write_text("{}")
+    (tmp_path / "class" / "bob.ipynb").write_text("{}")
+    (tmp_path / "class" / "carol").mkdir()
+    (tmp_path / "class" / "notes.txt").write_text("")
+    (tmp_path / "dave").mkdir()
+    (tmp_path / "dave" / fx.NAME).write_text("{}")
+    found = {s.student: ([p.name for p in s.notebooks], s.problems)
+             for s in discover([tmp_path / "class", tmp_path / "dave" / fx.NAME,
+                                tmp_path / "missing.ipynb"], release)}
+    assert found["alice"] == ([fx.NAME], [])
+    assert found["bob"] == (["bob.ipynb"], [])
+    assert found["carol"][0] == [] and "no notebook" in found["carol"][1][0][1]
+    assert found["dave"] == ([fx.NAME], [])
+    assert found["missing"] == (["missing.ipynb"], [])
+    (only,) = discover([tmp_path / "class"], release, student="submission")
+    assert only.student == "submission" and len(only.notebooks) == 2
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "the file is empty"), (b"   \n", "the file is empty"),
+    (b"\xff\xfe\x00", "not UTF-8"), (b"[1, 2]", "no list of cells"),
+    (b'{"cells": 3}', "no list of cells"), (b'{"cells": [', "invalid JSON"),
+    (b'{"cells": [{"cell_type": "code"}], "nbformat": 4, "nbformat_minor": 5, '
+     b'"metadata": {}}', "not a valid notebook")])
+def test_unreadable_files_say_why(tmp_path, content, reason):
+    path = tmp_path / "x.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(Unreadable, match=reason):
+        read_notebook(path)
+
+
+def test_the_nonce_and_markers_differ_for_every_submission():
+    first, second = harness_factory(5), harness_factory(5)
+    assert first[1].pattern != second[1].pattern
+
+
+# --------------------------------------------------------------------------
+# The static scan for reference implementations
+# --------------------------------------------------------------------------
+
+_SETUP = "import numpy as np\nfrom bplib.grading import check\nfrom bplib import functional as F"
+_OWN = "def relu_backward(z, dout):\n    return dout * (z > 0)\n"
+
+SCAN_CASES = {
+    "own code": (_OWN, set()),
+    "forward functions are allowed": (
+        "def relu_backward(z, dout):\n    p = F.softmax(z) + F.relu(z)\n"
+        "    return dout * (z > 0)\n", set()),
+    "reference()": ("from bplib.grading import reference\n"
+                    "relu_backward = reference('relu_backward')\n", {"relu_backward"}),
+    "functional backward": ("def relu_backward(z, dout):\n    return F.relu_backward(z, dout)\n",
+                            {"relu_backward"}),
+    "import as, then an alias": ("import bplib.functional as G\nr = G.relu_backward\n"
+                                 "def relu_backward(z, dout):\n    return r(z, dout)\n",
+                                 {"relu_backward"}),
+    "through a helper": ("def helper(z, d):\n    return F.relu_backward(z, d)\n\n"
+                         "def relu_backward(z, dout):\n    return helper(z, dout)\n",
+                         {"relu_backward"}),
+    "getattr with a string": ("g = getattr(F, 'relu_backward')\n" + _OWN.replace(
+        "dout * (z > 0)", "g(z, dout)"), {"relu_backward"}),
+    "getattr with a computed name": (
+        "def relu_backward(z, dout):\n    return getattr(F, 'relu_' + 'backward')(z, dout)\n",
+        {"relu_backward", "tanh_backward"}),
+    "vars()": ("def relu_backward(z, dout):\n    return vars(F)['relu_backward'](z, dout)\n",
+               {"relu_backward"}),
+    "sys.modules": ("import sys\ndef relu_backward(z, dout):\n"
+                    "    return sys.modules['bplib.functional'].relu_backward(z, dout)\n",
+                    {"relu_backward"}),
+    "__import__": ("def relu_backward(z, dout):\n    return __import__('bplib.functional')"
+                   ".functional.relu_backward(z, dout)\n", {"relu_backward"}),
+    "exec of a string": ("exec('from bplib.functional import relu_backward')\n",
+                         {"relu_backward"}),
+    "star import after the def": (_OWN + "from bplib.functional import *\n",
+                                  {"relu_backward", "tanh_backward"}),
+    "bplib.nn layer": ("import bplib.nn as nn\ndef relu_backward(z, dout):\n"
+                       "    return nn.ReLU().backward(dout, z)[0]\n", {"relu_backward"}),
+    "EXERCISES[...].reference": ("from bplib.grading import EXERCISES\n"
+                                 "relu_backward = EXERCISES['relu_backward'].reference\n",
+                                 {"relu_backward"}),
+    "numerical gradient": ("from bplib.gradcheck import numerical_gradient\n"
+                           "def relu_backward(z, dout):\n    return numerical_gradient("
+                           "lambda x: np.sum(np.maximum(x, 0) * dout), z)\n",
+                           {"relu_backward"}),
+    "calling the reference to compare": (
+        _OWN + "print(F.relu_backward(np.ones(2), np.ones(2)))\n", {"relu_backward"}),
+    "magics are fine": ("%timeit 1\n" + _OWN, set()),
+    "a local variable named F": ("def relu_backward(z, dout):\n    F = 1.0\n"
+                                 "    return F * dout * (z > 0)\n", set()),
+    "unused import of bplib.nn": ("import bplib.nn\n" + _OWN, set()),
+}
+
+
+@pytest.mark.parametrize("case", SCAN_CASES, ids=list(SCAN_CASES))
+def test_the_scan_finds_uses_of_the_reference(case):
+    code, zeroed = SCAN_CASES[case]
+    tanh_stub = "def tanh_backward(z, dout):\n    raise NotImplementedError()"
+    cells = [(_SETUP, False), (tanh_stub, False), (code, True),
+             ("check('relu_backward', relu_backward)", False)]
+    result = scan(cells, [("relu_backward", "relu_backward", 3),
+                          ("tanh_backward", "tanh_backward", 3)])
+    assert set(result.zeroed) == zeroed
+    if case == "unused import of bplib.nn":
+        assert result.flags() == ["imports-reference:bplib.nn"]
+
+
+def test_the_instructors_own_uses_are_not_the_students():
+    cells = [(_SETUP + "\nfrom bplib.gradcheck import numerical_gradient", False), (_OWN, True),
+             ("print(F.relu_backward(np.ones(2), np.ones(2)))", False)]
+    result = scan(cells, [("relu_backward", "relu_backward", 2)])
+    assert result.zeroed == {} and result.notes == []
+    # what the released notebook imports for the students is no note either
+    student_setup = [(cells[0][0], True), (_OWN, True)]
+    sanctioned = {"bplib.gradcheck.numerical_gradient"}
+    assert scan(student_setup, [("relu_backward", "relu_backward", 2)], sanctioned).notes == []
+
+
+def test_unparsable_cells_are_reported():
+    result = scan([("def relu_backward(z, dout)\n    return z", True)], [])
+    assert result.unparsable == [0]
+
+
+def test_the_real_exercises_can_be_graded_when_they_exist():
+    """Every committed exercise notebook's checks name known exercises."""
+    root = Path(__file__).resolve().parent.parent / "exercises"
+    for released in load_release(root):
+        assert released.checks, released.name
+        nb = nbformat.read(released.path, as_version=4)
+        assert match_release(released.name, nb, [released]) is released
+
+
+def test_a_failure_of_the_grader_itself_is_a_row_not_a_crash(release, tmp_path, monkeypatch):
+    import asyncio
+
+    from bplib.classroom import submission
+
+    (released,) = release
+    path = fx.write(fx.solved(released.path.parent), tmp_path / "x.ipynb")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(submission.scan, "scan", broken)
+    record = asyncio.run(submission.grade_notebook(path, "x", release, seed=1, cell_timeout=5,
+                                                   total_timeout=10))
+    assert record["status"] == "grader-error" and "a bug" in record["message"]
