@@ -46,10 +46,10 @@ def main(argv=None):
     execute = commands.add_parser("execute", help="run notebooks and save their outputs")
     execute.add_argument("notebooks", nargs="+")
     execute.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    _add_grade_parser(commands)
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["lab"]:  # every other argument goes to JupyterLab unchanged
         return open_course(argv[1:])
-    _add_grade_parser(commands)
     args = parser.parse_args(argv)
 
     if args.command == "grade":
@@ -98,13 +98,6 @@ def _add_grade_parser(commands):
 
 
 def _grade(args):
-    try:
-        import ipykernel  # noqa: F401  (the kernels the submissions run in)
-        import nbclient  # noqa: F401
-    except ImportError as exc:
-        print(f"bplib grade: {exc.name} is missing; install it with "
-              "pip install nbclient ipykernel (both are in bplib's test extra)", file=sys.stderr)
-        return 2
     from bplib.classroom import BatchError, run_batch
 
     if args.jobs < 1 or args.timeout <= 0:

@@ -24,7 +24,10 @@ class LabNotebook:
         self.page, self.server, self.path = page, server, path
 
     def open(self):
-        self.page.goto(f"{self.server.url}/lab/tree/{self.path}?token={self.server.token}")
+        # A workspace of its own, so no tab of an earlier test is restored.
+        workspace = re.sub(r"\W", "-", self.path)
+        self.page.goto(f"{self.server.url}/lab/workspaces/{workspace}/tree/{self.path}"
+                       f"?token={self.server.token}")
         self.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
         self.kernel_id = self.server.wait_kernel_ready(self.path)
         self._dismiss_notifications()
@@ -50,11 +53,11 @@ class LabNotebook:
 
     def error_outputs(self):
         errors = self.page.locator('.jp-OutputArea-output[data-mime-type='
-                                   '"application/vnd.jupyter.stderr"]').all_inner_texts()
+                                   '"application/vnd.jupyter.stderr"]').all_text_contents()
         return [e for e in errors if "Error" in e or "Traceback" in e]
 
     def widget_text(self):
-        return "\n".join(self.page.locator(WIDGET_TEXT).all_inner_texts())
+        return "\n".join(self.page.locator(WIDGET_TEXT).all_text_contents())
 
     def nudge_slider(self, index, presses=1, key="ArrowRight"):
         handle = self.page.locator(SLIDER_HANDLE).nth(index)
@@ -133,14 +136,18 @@ def test_solution_checks_render_as_passed(notebook):
     nb = notebook("solutions/06_activations.ipynb")
     nb.run_all()
     assert nb.error_outputs() == []
-    reports = nb.page.locator(".jp-RenderedHTMLCommon", has_text="trials passed")
+    reports = nb.page.locator(".jp-OutputArea-output.jp-RenderedHTMLCommon",
+                              has_text="trials passed")
     assert reports.count() >= 3
-    assert all("all" in text for text in reports.all_inner_texts())
+    reports.first.scroll_into_view_if_needed()
+    assert all("all" in text for text in reports.all_text_contents())
 
 
 def test_exercise_checks_render_as_not_attempted(notebook):
     nb = notebook("exercises/06_activations.ipynb")
     nb.run_all()
     assert nb.error_outputs() == []
-    reports = nb.page.locator(".jp-RenderedHTMLCommon", has_text="not attempted yet")
+    reports = nb.page.locator(".jp-OutputArea-output.jp-RenderedHTMLCommon",
+                              has_text="not attempted yet")
     assert reports.count() >= 3
+    reports.first.scroll_into_view_if_needed()
