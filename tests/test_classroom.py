@@ -196,8 +196,20 @@ def test_a_missing_release_is_a_usage_error(tmp_path, capsys):
 # A kernel that ignores interrupts: the per-notebook limit kills it
 # --------------------------------------------------------------------------
 
-def test_the_notebook_time_limit_kills_a_kernel_that_ignores_interrupts():
+def _run_coroutine(make_coroutine):
+    """asyncio.run in a thread of its own, as the batch grader does: the main
+    thread may already run an event loop (Playwright's, in the browser tests)."""
     import asyncio
+    import threading
+
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(value=asyncio.run(make_coroutine())))
+    thread.start()
+    thread.join()
+    return result["value"]
+
+
+def test_the_notebook_time_limit_kills_a_kernel_that_ignores_interrupts():
     from time import monotonic
 
     from bplib.classroom.run import execute
@@ -205,7 +217,7 @@ def test_the_notebook_time_limit_kills_a_kernel_that_ignores_interrupts():
     cells = [("student", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                          "while True:\n    pass"), ("harness", "print('never')")]
     started = monotonic()
-    result = asyncio.run(execute(cells, cell_timeout=30, total_timeout=4))
+    result = _run_coroutine(lambda: execute(cells, cell_timeout=30, total_timeout=4))
     assert result.status == "timeout" and "whole notebook" in result.message
     assert [o.status for o in result.outcomes] == ["timeout", "not run"]
     assert monotonic() - started < 25
@@ -413,8 +425,6 @@ def test_the_real_exercises_can_be_graded_when_they_exist():
 
 
 def test_a_failure_of_the_grader_itself_is_a_row_not_a_crash(release, tmp_path, monkeypatch):
-    import asyncio
-
     from bplib.classroom import submission
 
     (released,) = release
@@ -424,6 +434,6 @@ def test_a_failure_of_the_grader_itself_is_a_row_not_a_crash(release, tmp_path, 
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(submission.scan, "scan", broken)
-    record = asyncio.run(submission.grade_notebook(path, "x", release, seed=1, cell_timeout=5,
-                                                   total_timeout=10))
+    record = _run_coroutine(lambda: submission.grade_notebook(
+        path, "x", release, seed=1, cell_timeout=5, total_timeout=10))
     assert record["status"] == "grader-error" and "a bug" in record["message"]

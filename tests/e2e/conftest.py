@@ -91,7 +91,7 @@ class LabServer:
             return "unknown"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_server(tmp_path_factory):
     try:
         import jupyterlab  # noqa: F401
@@ -143,7 +143,7 @@ def lab_server(tmp_path_factory):
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     try:
         from playwright.sync_api import sync_playwright
