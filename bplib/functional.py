@@ -248,12 +248,14 @@ def softmax_cross_entropy(logits, y):
     y = _check_labels(y, n, c)
     rows = np.arange(n)
     shifted = logits - logits.max(axis=1, keepdims=True)  # every exp is now <= 1
-    exp_shifted = np.exp(shifted)
-    sums = exp_shifted.sum(axis=1)
-    loss = np.mean(np.log(sums) - shifted[rows, y])  # logsumexp(z_n) - z_n[y_n]
-    dlogits = exp_shifted / (n * sums[:, None])      # softmax / N, a fresh array
-    dlogits[rows, y] -= 1.0 / n
-    return float(loss), dlogits
+    probs = np.exp(shifted)
+    sums = probs.sum(axis=1)
+    # mean over samples of logsumexp(z_n) - z_n[y_n]
+    loss = (np.log(sums).sum() - shifted[rows, y].sum()) / n
+    probs /= sums[:, None]  # softmax; probs is our own array, so in place is safe
+    probs[rows, y] -= 1.0   # p - onehot(y)
+    probs /= n
+    return float(loss), probs
 
 
 def cross_entropy(probs, y, *, eps=1e-12):
