@@ -140,16 +140,16 @@ def test_readout_agrees_with_the_library_loss():
 
 def test_widget_with_plot_draws_a_png_that_follows_the_controls(capsys):
     w = softmax_explorer()
-    first = bytes(w.plot.value)  # the Image may hold a memoryview
+    first = bytes(w.image.value)  # the Image may hold a memoryview
     assert first.startswith(b"\x89PNG")
     w.controls["z1"].value = 4.0
     assert readout_numbers(w)["logit-1"] == 4.0
-    second = bytes(w.plot.value)
+    second = bytes(w.image.value)
     assert second.startswith(b"\x89PNG") and second != first
     assert capsys.readouterr().out == ""  # nothing printed: the plot lives in the widget
 
 
 def test_widget_without_plot_has_no_image():
     w = softmax_explorer(plot=False)
-    assert w.plot is None
+    assert w.image is None
     assert w.readout in w.children

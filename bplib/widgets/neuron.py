@@ -15,13 +15,11 @@ The arithmetic lives in ``neuron_report`` (built on
 ``bplib.models.neuron_backward``), which works without any widget.
 """
 
-import io
-
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.figure import Figure
 
 from bplib.models import neuron_backward, neuron_forward
+from bplib.widgets.common import Explorer, figure_png, plot_image
 
 # The neuron of the from-scratch chapter.
 CHAPTER_X = (1.0, -2.0, 3.0)
@@ -97,30 +95,9 @@ def _readout_html(report):
     return f"<table>{body}</table><p>{note}</p>"
 
 
-class _Explorer(widgets.VBox):
-    """A VBox whose plain-text form says what it is: that text is what shows
-    where widgets cannot (on GitHub, in a saved notebook without a kernel),
-    instead of a truncated list of children."""
-
-    def __repr__(self):
-        return ("Neuron explorer (interactive: run the notebook to use it; "
-                "the static figure shows the same)")
-
-
 def _render_png(report):
-    """The two panels as PNG bytes, drawn without pyplot (no global state).
-
-    The widget shows them in an ``ipywidgets.Image`` rather than displaying a
-    figure into an ``Output`` widget: an Output widget's figures stay inside
-    it only when the frontend routes them there, and a plain notebook runner
-    such as nbval would put them in the cell's own outputs.
-    """
-    fig = Figure(figsize=(8, 3))
-    plot_neuron(report, fig.subplots(1, 2))
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()
+    """The two panels as PNG bytes."""
+    return figure_png(lambda fig: plot_neuron(report, fig.subplots(1, 2)), (8, 3))
 
 
 def neuron_explorer(x=CHAPTER_X, w=CHAPTER_W, b=CHAPTER_B, *, plot=True):
@@ -130,10 +107,9 @@ def neuron_explorer(x=CHAPTER_X, w=CHAPTER_W, b=CHAPTER_B, *, plot=True):
     follows it), change x2 (dy/dw2 follows it), lower b until s < 0 (every
     gradient drops to zero).
 
-    Returns a VBox with attributes ``controls`` (a dict "x0".."x2",
-    "w0".."w2", "b" -> FloatSlider), ``readout`` (an HTML widget with s, y,
-    dx, dw and db), ``image`` (the plot, an ``ipywidgets.Image``; None with
-    ``plot=False``, which skips drawing) and ``update()``.
+    Returns an ``Explorer`` whose ``controls`` are "x0".."x2", "w0".."w2"
+    and "b" (FloatSliders) and whose ``readout`` shows s, y, dx, dw and db;
+    ``plot=False`` skips drawing.
     """
     def slider(name, value):
         return widgets.FloatSlider(value=value, min=-5.0, max=5.0, step=0.1,
@@ -144,7 +120,7 @@ def neuron_explorer(x=CHAPTER_X, w=CHAPTER_W, b=CHAPTER_B, *, plot=True):
     controls.update({f"w{i}": slider(f"w{i}", v) for i, v in enumerate(w)})
     controls["b"] = slider("b", b)
     readout = widgets.HTML()
-    image = widgets.Image(format="png") if plot else None
+    image = plot_image(plot)
     n = len(x)
 
     def update(change=None):
@@ -160,9 +136,5 @@ def neuron_explorer(x=CHAPTER_X, w=CHAPTER_W, b=CHAPTER_B, *, plot=True):
         widgets.VBox([controls[f"w{i}"] for i in range(n)]),
         widgets.VBox([controls["b"]]),
     ])
-    box = _Explorer([columns, readout] + ([image] if image is not None else []))
-    box.controls, box.readout, box.image, box.update = controls, readout, image, update
-    for control in controls.values():
-        control.observe(update, names="value")
-    update()
-    return box
+    return Explorer("Neuron explorer", [columns], controls=controls, readout=readout,
+                    image=image, update=update)

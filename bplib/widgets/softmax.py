@@ -7,15 +7,14 @@ followed by cross-entropy is simply ``(p - onehot(true class)) / T``.
 """
 
 import html
-import io
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
 
 from bplib import functional as F
 from bplib.plotting import CLASS_COLORS
+from bplib.widgets.common import Explorer, figure_png, plot_image
 
 N_CLASSES = 3
 
@@ -110,13 +109,9 @@ def plot_softmax_summary(summary, true_class, axes=None):
 
 
 def _render_png(summary, true_class):
-    """The two bar plots as PNG bytes, drawn without pyplot (no global state)."""
-    fig = Figure(figsize=(8, 3))
-    plot_softmax_summary(summary, true_class, fig.subplots(1, 2))
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()
+    """The two bar plots as PNG bytes."""
+    return figure_png(lambda fig: plot_softmax_summary(summary, true_class, fig.subplots(1, 2)),
+                      (8, 3))
 
 
 def softmax_explorer(logits=(2.0, 1.0, 0.1), true_class=0, temperature=1.0,
@@ -131,15 +126,9 @@ def softmax_explorer(logits=(2.0, 1.0, 0.1), true_class=0, temperature=1.0,
     loss grows without bound, the gradient tends to -1 on the true class);
     lower the temperature (the probabilities sharpen towards the largest logit).
 
-    The plot is drawn off-screen and shown as an ``ipywidgets.Image``, not
-    printed into an ``Output`` widget: an Output widget's figures only stay
-    inside it when the frontend routes them there, and a plain notebook
-    runner such as nbval would put them in the cell's own outputs.
-
-    Returns a VBox with ``.controls`` (dict name -> widget: "z0", "z1", "z2",
-    "true_class", "temperature"), ``.readout`` (the HTML numbers),
-    ``.update()`` and ``.plot`` (the Image; None with ``plot=False``, which
-    skips drawing and is quicker in tests).
+    Returns an ``Explorer`` whose ``controls`` are "z0", "z1", "z2" (logit
+    sliders), "true_class" (a Dropdown) and "temperature"; ``plot=False``
+    skips drawing.
     """
     sliders = {
         f"z{k}": widgets.FloatSlider(value=float(logits[k]), min=-10.0, max=10.0,
@@ -155,7 +144,7 @@ def softmax_explorer(logits=(2.0, 1.0, 0.1), true_class=0, temperature=1.0,
         value=float(temperature), base=10, min=-1, max=1, step=0.05,
         description="temperature T")
     readout = widgets.HTML()
-    image = widgets.Image(format="png") if plot else None
+    image = plot_image(plot)
 
     def update(change=None):
         z = np.array([controls[f"z{k}"].value for k in range(N_CLASSES)])
@@ -166,14 +155,6 @@ def softmax_explorer(logits=(2.0, 1.0, 0.1), true_class=0, temperature=1.0,
         if image is not None:
             image.value = _render_png(summary, k_true)
 
-    for control in controls.values():
-        control.observe(update, names="value")
-
-    children = [*sliders.values(), controls["true_class"], controls["temperature"], readout]
-    box = widgets.VBox(children + ([image] if image is not None else []))
-    box.controls = controls
-    box.readout = readout
-    box.plot = image
-    box.update = update
-    update()
-    return box
+    layout = [*sliders.values(), controls["true_class"], controls["temperature"]]
+    return Explorer("Softmax explorer", layout, controls=controls, readout=readout,
+                    image=image, update=update)

@@ -12,13 +12,11 @@ The arithmetic lives in ``step_size_report`` and ``predicted_best_h``, which
 the widget calls and which work without any widget.
 """
 
-import io
-
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.figure import Figure
 
 from bplib import functional as F
+from bplib.widgets.common import Explorer, figure_png, plot_image
 
 # Unit round-off of float64: the largest relative error of one rounding.
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
@@ -118,16 +116,6 @@ def plot_step_size_errors(function, h=None, ax=None, *, hs=None):
     return ax
 
 
-class _Explorer(widgets.VBox):
-    """A VBox whose plain-text form says what it is: that text is what shows
-    where widgets cannot (on GitHub, in a saved notebook without a kernel),
-    instead of a truncated list of children."""
-
-    def __repr__(self):
-        return ("Step-size explorer (interactive: run the notebook to use it; "
-                "the static figure shows the same)")
-
-
 def _format(value):
     return f"{value:.10f}" if abs(value) < 1e3 else f"{value:.6e}"
 
@@ -152,19 +140,8 @@ def _readout_html(report):
 
 
 def _render_png(function, h):
-    """The error plot as PNG bytes, drawn without pyplot (no global state).
-
-    The widget shows it in an ``ipywidgets.Image`` rather than displaying a
-    figure into an ``Output`` widget: an Output widget's figures stay inside
-    it only when the frontend routes them there, and a plain notebook runner
-    such as nbval would put them in the cell's own outputs.
-    """
-    fig = Figure(figsize=(6, 3.8))
-    plot_step_size_errors(function, h, fig.subplots())
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()
+    """The error plot as PNG bytes."""
+    return figure_png(lambda fig: plot_step_size_errors(function, h, fig.subplots()), (6, 3.8))
 
 
 def step_size_explorer(function="sin(x) at x = 1", h=1e-5, *, plot=True):
@@ -176,9 +153,8 @@ def step_size_explorer(function="sin(x) at x = 1", h=1e-5, *, plot=True):
     Try h = 1e-1, 1e-5, 1e-8 and 1e-13: the forward error is smallest near
     1e-8, the central error near 1e-5, and both grow again below that.
 
-    Returns a VBox with attributes ``controls`` ({"function": Dropdown,
-    "h": FloatLogSlider}), ``readout`` (an HTML widget), ``image`` (None
-    with ``plot=False``, which skips drawing) and ``update()``.
+    Returns an ``Explorer`` whose ``controls`` are "function" (a Dropdown)
+    and "h" (a FloatLogSlider); ``plot=False`` skips drawing.
     """
     controls = {
         "function": widgets.Dropdown(options=list(FUNCTIONS), value=function,
@@ -188,7 +164,7 @@ def step_size_explorer(function="sin(x) at x = 1", h=1e-5, *, plot=True):
                                     continuous_update=False),
     }
     readout = widgets.HTML()
-    image = widgets.Image(format="png") if plot else None
+    image = plot_image(plot)
 
     def update(change=None):
         name, step = controls["function"].value, controls["h"].value
@@ -196,10 +172,5 @@ def step_size_explorer(function="sin(x) at x = 1", h=1e-5, *, plot=True):
         if image is not None:
             image.value = _render_png(name, step)
 
-    children = [widgets.HBox(list(controls.values())), readout]
-    box = _Explorer(children + ([image] if image is not None else []))
-    box.controls, box.readout, box.image, box.update = controls, readout, image, update
-    for control in controls.values():
-        control.observe(update, names="value")
-    update()
-    return box
+    return Explorer("Step-size explorer", [widgets.HBox(list(controls.values()))],
+                    controls=controls, readout=readout, image=image, update=update)

@@ -8,13 +8,12 @@ training points on top, and shows the epoch and the training loss and
 accuracy of exactly those parameters.
 """
 
-import io
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import numpy as np
 
 from bplib.plotting import plot_decision_regions
+from bplib.widgets.common import Explorer, figure_png, plot_image
 
 
 def snapshot_summary(network, history, X, y, index):
@@ -75,16 +74,10 @@ def training_replay(network, history, X, y, *, resolution=100, plot=True):
     The readout gives the epoch and the loss and accuracy of the network with
     that snapshot's parameters on (X, y).
 
-    Returns a VBox with ``.controls`` (dict: "snapshot" the IntSlider of the
-    snapshot index, "play" the Play button driving it), ``.readout`` (the
-    HTML numbers), ``.image`` (the plot, a PNG in an ``ipywidgets.Image``)
-    and ``.update()``. ``resolution`` is the grid size of the decision-region
-    plot; with ``plot=False`` no figure is drawn.
-
-    The plot is rendered to PNG bytes held by the Image widget rather than
-    displayed into an ``Output`` widget: then the figure lives in the widget's
-    own state, and a notebook runner that does not route output-widget
-    messages (nbval) sees the same cell outputs as one that does (nbclient).
+    Returns an ``Explorer`` whose ``controls`` are "snapshot" (the IntSlider
+    of the snapshot index) and "play" (the Play button driving it).
+    ``resolution`` is the grid size of the decision-region plot; with
+    ``plot=False`` no figure is drawn.
     """
     n_snapshots = len(history.snapshots)
     if n_snapshots == 0:
@@ -100,8 +93,9 @@ def training_replay(network, history, X, y, *, resolution=100, plot=True):
     controls = {"snapshot": slider, "play": play}
     readout = widgets.HTML()
     dpi, figsize = 100, (5.5, 4.5)
-    # Shown at its own pixel size: without a width the image stretches to the cell's width.
-    image = widgets.Image(format="png", width=int(figsize[0] * dpi))
+    image = plot_image(plot)
+    if image is not None:  # its own pixel size; without a width it fills the cell
+        image.width = int(figsize[0] * dpi)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
 
@@ -109,26 +103,15 @@ def training_replay(network, history, X, y, *, resolution=100, plot=True):
         index = slider.value
         summary = snapshot_summary(network, history, X, y, index)
         readout.value = _readout_html(summary, index, n_snapshots)
-        if plot:
-            fig, ax = plt.subplots(figsize=figsize)
-            try:
-                plot_decision_regions(
-                    summary["network"].predict_proba, X, y, ax=ax,
-                    resolution=resolution,
-                    title=(f"Epoch {summary['epoch']}: training accuracy "
-                           f"{summary['accuracy']:.1%}"))
-                fig.tight_layout()
-                buffer = io.BytesIO()
-                fig.savefig(buffer, format="png", dpi=dpi)
-            finally:
-                plt.close(fig)
-            image.value = buffer.getvalue()
+        if image is not None:
+            title = f"Epoch {summary['epoch']}: training accuracy {summary['accuracy']:.1%}"
+            image.value = figure_png(
+                lambda fig: plot_decision_regions(summary["network"].predict_proba, X, y,
+                                                  ax=fig.subplots(), resolution=resolution,
+                                                  title=title),
+                figsize, dpi=dpi)
 
-    slider.observe(update, names="value")
-    box = widgets.VBox([widgets.HBox([play, slider]), readout, image])
-    box.controls = controls
-    box.readout = readout
-    box.image = image
-    box.update = update
-    update()
-    return box
+    # The play button moves the slider (linked above): watching the slider alone
+    # draws each snapshot once.
+    return Explorer("Training replay", [widgets.HBox([play, slider])], controls=controls,
+                    readout=readout, image=image, update=update, watch=[slider])
