@@ -121,3 +121,42 @@ def sigmoid_net_backprop(X, y, params):
     dZ1 = F.sigmoid_backward(Z1, dH)
     _, dW1, db1 = F.dense_backward(X, W1, b1, dZ1, input_grad=False)
     return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+# --------------------------------------------------------------------------
+# The article's 1-1-1 network: one sigmoid unit per layer, squared error
+# --------------------------------------------------------------------------
+
+def tiny_net_backprop(x, y_true, params):
+    """Loss and gradients of the 1-1-1 sigmoid network with squared error.
+
+    On a batch of N scalar inputs (every quantity below has shape (N,)):
+
+        z1 = w1 x + b1,  h = sigmoid(z1),  z2 = w2 h + b2,  y = sigmoid(z2),
+        L = mean over the batch of 1/2 (y - y_true)**2.
+
+    Backwards, with the 1/N of the mean inside the deltas:
+
+        delta2 = dL/dz2 = (y - y_true) y (1 - y) / N
+        delta1 = dL/dz1 = delta2 w2 h (1 - h)
+        dL/dw2 = sum(delta2 h),  dL/db2 = sum(delta2),
+        dL/dw1 = sum(delta1 x),  dL/db1 = sum(delta1).
+
+    Each weight is shared by the whole batch, so its gradient sums the
+    samples' contributions. The slopes y (1 - y) and h (1 - h) are taken from
+    ``F.sigmoid_backward`` at z2 and z1, which keeps them exact in the tails.
+    x, y_true: (N,); params: {"w1", "b1", "w2", "b2"}, floats; not modified.
+    Returns (loss, grads): a float, and a dict of floats with params' keys.
+    """
+    x = np.asarray(x, dtype=float)
+    w1, b1, w2, b2 = (float(params[name]) for name in ("w1", "b1", "w2", "b2"))
+    z1 = w1 * x + b1
+    h = F.sigmoid(z1)
+    z2 = w2 * h + b2
+    y = F.sigmoid(z2)
+    mse, dy = F.mse_loss(y, np.asarray(y_true, dtype=float))
+    loss, dy = 0.5 * mse, 0.5 * dy      # L = mean of 1/2 (y - y_true)^2: dy = (y - y_true) / N
+    delta2 = F.sigmoid_backward(z2, dy)
+    delta1 = F.sigmoid_backward(z1, delta2 * w2)
+    return loss, {"w1": float(delta1 @ x), "b1": float(delta1.sum()),
+                  "w2": float(delta2 @ h), "b2": float(delta2.sum())}

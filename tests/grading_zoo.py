@@ -894,6 +894,225 @@ def signet_updates_W1(X, y, params):
 
 
 # ==========================================================================
+# tiny_net_backprop(x, y_true, params) -> (loss, grads)
+# ==========================================================================
+
+def tiny_deltas(x, y_true, params):
+    w1, b1, w2, b2 = params["w1"], params["b1"], params["w2"], params["b2"]
+    n = len(x)
+    h = _stable_sigmoid(w1 * x + b1)
+    y = _stable_sigmoid(w2 * h + b2)
+    loss = np.mean(0.5 * (y - y_true) ** 2)
+    delta2 = (y - y_true) * y * (1 - y) / n
+    delta1 = delta2 * w2 * h * (1 - h)
+    return float(loss), {"w1": float(np.dot(delta1, x)), "b1": float(delta1.sum()),
+                         "w2": float(np.dot(delta2, h)), "b2": float(delta2.sum())}
+
+
+def tiny_per_sample_loop(x, y_true, params):
+    # The lesson's scalar backprop, once per sample, averaged over the batch.
+    w1, b1, w2, b2 = params["w1"], params["b1"], params["w2"], params["b2"]
+    n = len(x)
+    loss = 0.0
+    grads = {"w1": 0.0, "b1": 0.0, "w2": 0.0, "b2": 0.0}
+    for xi, ti in zip(x, y_true):
+        z1 = w1 * xi + b1
+        h = 1 / (1 + math.exp(-z1)) if z1 >= 0 else math.exp(z1) / (1 + math.exp(z1))
+        z2 = w2 * h + b2
+        y = 1 / (1 + math.exp(-z2)) if z2 >= 0 else math.exp(z2) / (1 + math.exp(z2))
+        loss += 0.5 * (y - ti) ** 2 / n
+        d2 = (y - ti) * y * (1 - y)
+        d1 = d2 * w2 * h * (1 - h)
+        grads["w2"] += d2 * h / n
+        grads["b2"] += d2 / n
+        grads["w1"] += d1 * xi / n
+        grads["b1"] += d1 / n
+    return loss, grads
+
+
+def tiny_chain_factors(x, y_true, params):
+    # The lesson's table of local derivatives, multiplied per sample, then averaged.
+    z1 = params["w1"] * x + params["b1"]
+    h = _stable_sigmoid(z1)
+    z2 = params["w2"] * h + params["b2"]
+    y = _stable_sigmoid(z2)
+    dL_dy, dy_dz2 = y - y_true, y * (1 - y)
+    dz2_dh, dh_dz1 = params["w2"], h * (1 - h)
+    per_sample = {"w2": dL_dy * dy_dz2 * h, "b2": dL_dy * dy_dz2,
+                  "w1": dL_dy * dy_dz2 * dz2_dh * dh_dz1 * x,
+                  "b1": dL_dy * dy_dz2 * dz2_dh * dh_dz1}
+    return np.mean((y - y_true) ** 2) / 2, {k: v.mean() for k, v in per_sample.items()}
+
+
+def _tiny_forward(x, params):
+    h = _stable_sigmoid(params["w1"] * x + params["b1"])
+    return h, _stable_sigmoid(params["w2"] * h + params["b2"])
+
+
+def _tiny_grads(x, h, delta2, delta1):
+    return {"w1": float(np.sum(delta1 * x)), "b1": float(np.sum(delta1)),
+            "w2": float(np.sum(delta2 * h)), "b2": float(np.sum(delta2))}
+
+
+def tiny_no_hidden_derivative(x, y_true, params):
+    h, y = _tiny_forward(x, params)
+    delta2 = (y - y_true) * y * (1 - y) / len(x)
+    return np.mean(0.5 * (y - y_true) ** 2), _tiny_grads(x, h, delta2, delta2 * params["w2"])
+
+
+def tiny_slope_of_activation(x, y_true, params):
+    # A helper written for the input z, called with the activations.
+    def dsigmoid(z):
+        s = _stable_sigmoid(z)
+        return s * (1 - s)
+    h, y = _tiny_forward(x, params)
+    delta2 = (y - y_true) * dsigmoid(y) / len(x)
+    delta1 = delta2 * params["w2"] * dsigmoid(h)
+    return np.mean(0.5 * (y - y_true) ** 2), _tiny_grads(x, h, delta2, delta1)
+
+
+def tiny_output_formula_on_z(x, y_true, params):
+    # A helper written for the output s, called with the pre-activations.
+    def dsigmoid(s):
+        return s * (1 - s)
+    z1 = params["w1"] * x + params["b1"]
+    h = _stable_sigmoid(z1)
+    z2 = params["w2"] * h + params["b2"]
+    y = _stable_sigmoid(z2)
+    delta2 = (y - y_true) * dsigmoid(z2) / len(x)
+    delta1 = delta2 * params["w2"] * dsigmoid(z1)
+    return np.mean(0.5 * (y - y_true) ** 2), _tiny_grads(x, h, delta2, delta1)
+
+
+def tiny_hidden_slope_on_z1_only(x, y_true, params):
+    z1 = params["w1"] * x + params["b1"]
+    h, y = _tiny_forward(x, params)
+    delta2 = (y - y_true) * y * (1 - y) / len(x)
+    delta1 = delta2 * params["w2"] * z1 * (1 - z1)
+    return np.mean(0.5 * (y - y_true) ** 2), _tiny_grads(x, h, delta2, delta1)
+
+
+def tiny_no_half(x, y_true, params):
+    h, y = _tiny_forward(x, params)
+    loss = np.mean((y - y_true) ** 2)
+    delta2 = 2 * (y - y_true) * y * (1 - y) / len(x)
+    return loss, _tiny_grads(x, h, delta2, delta2 * params["w2"] * h * (1 - h))
+
+
+def tiny_half_loss_but_factor_2(x, y_true, params):
+    h, y = _tiny_forward(x, params)
+    loss = 0.5 * np.mean((y - y_true) ** 2)
+    delta2 = 2 * (y - y_true) / len(x) * y * (1 - y)  # d/dy of (y - t)^2, not of half of it
+    return loss, _tiny_grads(x, h, delta2, delta2 * params["w2"] * h * (1 - h))
+
+
+def tiny_sum_not_mean(x, y_true, params):
+    h, y = _tiny_forward(x, params)
+    loss = np.sum(0.5 * (y - y_true) ** 2)
+    delta2 = (y - y_true) * y * (1 - y)
+    return loss, _tiny_grads(x, h, delta2, delta2 * params["w2"] * h * (1 - h))
+
+
+def tiny_wrong_sign(x, y_true, params):
+    h, y = _tiny_forward(x, params)
+    delta2 = (y_true - y) * y * (1 - y) / len(x)
+    return (np.mean(0.5 * (y - y_true) ** 2),
+            _tiny_grads(x, h, delta2, delta2 * params["w2"] * h * (1 - h)))
+
+
+def tiny_dw1_without_w2(x, y_true, params):
+    # Each gradient written out as its own product; dL/dw1 lost a factor.
+    h, y = _tiny_forward(x, params)
+    n = len(x)
+    common = (y - y_true) * y * (1 - y) / n
+    return np.mean(0.5 * (y - y_true) ** 2), {
+        "w1": float(np.sum(common * h * (1 - h) * x)),
+        "b1": float(np.sum(common * params["w2"] * h * (1 - h))),
+        "w2": float(np.sum(common * h)), "b2": float(np.sum(common))}
+
+
+def tiny_per_sample_grads(x, y_true, params):
+    # Forgets to sum over the batch: a gradient per sample.
+    h, y = _tiny_forward(x, params)
+    delta2 = (y - y_true) * y * (1 - y) / len(x)
+    delta1 = delta2 * params["w2"] * h * (1 - h)
+    return np.mean(0.5 * (y - y_true) ** 2), {"w1": delta1 * x, "b1": delta1,
+                                              "w2": delta2 * h, "b2": delta2}
+
+
+def tiny_updates_params(x, y_true, params):
+    loss, grads = tiny_deltas(x, y_true, params)
+    for key in params:  # a gradient-descent step inside the backward pass
+        params[key] -= 0.5 * grads[key]
+    return loss, grads
+
+
+# ==========================================================================
+# relative_error(a, b) -> error
+# ==========================================================================
+
+def relerr_vectorised(a, b):
+    scale = np.max(np.abs(a)) + np.max(np.abs(b))
+    if scale == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b)) / scale)
+
+
+def relerr_loop(a, b):
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
+    diff = size_a = size_b = 0.0
+    for ai, bi in zip(a, b):
+        diff = max(diff, abs(ai - bi))
+        size_a = max(size_a, abs(ai))
+        size_b = max(size_b, abs(bi))
+    return diff / (size_a + size_b) if size_a + size_b > 0 else 0.0
+
+
+def relerr_inf_norm(a, b):
+    # The max-norm of the flattened arrays; the floor only matters for all zeros (0 / tiny = 0).
+    norm = lambda v: np.linalg.norm(np.ravel(v), ord=np.inf)
+    return norm(a - b) / max(norm(a) + norm(b), np.finfo(float).tiny)
+
+
+def relerr_elementwise(a, b):
+    return np.max(np.abs(a - b) / np.maximum(np.abs(a), np.abs(b)))
+
+
+def relerr_elementwise_eps(a, b):
+    # The popular per-entry version with a floor in the denominator.
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def relerr_no_abs(a, b):
+    return float(np.max(a - b) / (np.max(a) + np.max(b)))
+
+
+def relerr_abs_only_on_top(a, b):
+    return np.max(np.abs(a - b)) / (a.max() + b.max())
+
+
+def relerr_max_a_only(a, b):
+    return np.max(np.abs(a - b)) / np.max(np.abs(a))
+
+
+def relerr_mean(a, b):
+    return np.mean(np.abs(a - b)) / (np.mean(np.abs(a)) + np.mean(np.abs(b)))
+
+
+def relerr_nan_for_zeros(a, b):
+    return np.max(np.abs(a - b)) / (np.max(np.abs(a)) + np.max(np.abs(b)))
+
+
+def relerr_raises_for_zeros(a, b):
+    return float(np.abs(a - b).max()) / (float(np.abs(a).max()) + float(np.abs(b).max()))
+
+
+def relerr_absolute(a, b):
+    return np.max(np.abs(a - b))
+
+
+# ==========================================================================
 # The tables
 # ==========================================================================
 
@@ -926,6 +1145,10 @@ CORRECT = {
     "sigmoid_net_backprop": [("from_logits", signet_from_logits),
                              ("through_probabilities", signet_through_probabilities),
                              ("per_sample_loop", signet_per_sample_loop)],
+    "tiny_net_backprop": [("deltas", tiny_deltas), ("per_sample_loop", tiny_per_sample_loop),
+                          ("chain_factors_mean", tiny_chain_factors)],
+    "relative_error": [("vectorised", relerr_vectorised), ("loop", relerr_loop),
+                       ("inf_norm_with_floor", relerr_inf_norm)],
 }
 
 BUGGY = {
@@ -1027,5 +1250,30 @@ BUGGY = {
         ("wrong_sign", signet_wrong_sign, "wrong sign"),
         ("b1_keepdims", signet_b1_keepdims, "keepdims"),
         ("updates_W1_in_place", signet_updates_W1, "in place"),
+    ],
+    "tiny_net_backprop": [
+        ("no_hidden_derivative", tiny_no_hidden_derivative, "h * (1 - h) is missing"),
+        ("slope_of_activation", tiny_slope_of_activation, "one sigmoid too many"),
+        ("output_formula_on_z", tiny_output_formula_on_z, "z * (1 - z)"),
+        ("output_formula_on_z1_only", tiny_hidden_slope_on_z1_only, "z * (1 - z)"),
+        ("no_half", tiny_no_half, "twice too large"),
+        ("half_loss_but_factor_2", tiny_half_loss_but_factor_2, "loss is right but your "
+         "gradients are twice too large"),
+        ("sum_not_mean", tiny_sum_not_mean, "N times too large"),
+        ("wrong_sign", tiny_wrong_sign, "wrong sign"),
+        ("dw1_without_w2", tiny_dw1_without_w2, "missing the factor w2"),
+        ("per_sample_grads", tiny_per_sample_grads, "single number"),
+        ("updates_params_in_place", tiny_updates_params, "in place"),
+    ],
+    "relative_error": [
+        ("elementwise_ratio", relerr_elementwise, "entry by entry"),
+        ("elementwise_with_eps", relerr_elementwise_eps, "entry by entry"),
+        ("no_abs", relerr_no_abs, "absolute value is missing"),
+        ("abs_only_on_top", relerr_abs_only_on_top, "absolute value is missing"),
+        ("divides_by_max_a", relerr_max_a_only, "SUM"),
+        ("mean_not_max", relerr_mean, "mean where the formula takes the maximum"),
+        ("nan_for_all_zeros", relerr_nan_for_zeros, "the error is defined as 0.0 there"),
+        ("raises_for_all_zeros", relerr_raises_for_zeros, "the error is defined as 0.0 there"),
+        ("absolute_difference", relerr_absolute, "scale of the gradients"),
     ],
 }

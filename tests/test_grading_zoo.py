@@ -94,6 +94,11 @@ def test_the_one_dimensional_hint_only_when_only_one_dimensional_inputs_work():
     ("mlp_backprop", "dW1_transposed", "(it looks transposed)"),
     ("softmax_cross_entropy", "naive_exp_overflow", "Subtract each row's maximum"),
     ("sigmoid_backward", "naive_exp_overflow", "e = np.exp(-np.abs(z))"),
+    ("tiny_net_backprop", "no_hidden_derivative", "delta1 = delta2 * w2 * h * (1 - h)"),
+    ("tiny_net_backprop", "slope_of_activation", "y * (1 - y) and h * (1 - h)"),
+    ("tiny_net_backprop", "half_loss_but_factor_2", "dL/dy = (y - y_true) / N"),
+    ("relative_error", "elementwise_ratio", "max|a - b| / (max|a| + max|b|)"),
+    ("relative_error", "divides_by_max_a", "SUM max|a| + max|b|"),
 ])
 def test_the_hint_is_actionable(exercise_id, name, hint):
     assert hint in check(exercise_id, _buggy(exercise_id, name)).feedback
@@ -104,6 +109,26 @@ def test_a_bug_is_reported_with_its_first_failing_trial():
     # Only the inactive neuron shows the missing ReLU: it is the first failure.
     assert "First failure, trial 3 (an inactive neuron" in result.feedback
     assert "Also failed" not in result.feedback
+
+
+def test_sum_instead_of_mean_passes_only_the_batch_of_one():
+    # With N = 1 a sum is the mean; every larger batch shows the factor N.
+    n = len(make_trials("tiny_net_backprop"))
+    result = check("tiny_net_backprop", _buggy("tiny_net_backprop", "sum_not_mean"))
+    assert result.feedback.startswith(f"tiny_net_backprop: 1 of {n} trials passed.")
+    assert "batch size 1" not in result.feedback
+
+
+@pytest.mark.parametrize("name, problem", [("nan_for_all_zeros", "error contains NaN"),
+                                           ("raises_for_all_zeros", "raised ZeroDivisionError")])
+def test_zero_over_zero_for_all_zero_arrays_is_explained(name, problem):
+    # Only the all-zeros trial fails, and its label says what to return there.
+    n = len(make_trials("relative_error"))
+    result = check("relative_error", _buggy("relative_error", name))
+    assert result.feedback.startswith(f"relative_error: {n - 1} of {n} trials passed.")
+    assert f"First failure, trial {n} (a and b all zeros" in result.feedback
+    assert "defined as 0.0" in result.feedback and "0 / 0" in result.feedback
+    assert problem in result.feedback
 
 
 def test_a_correct_implementation_that_prints_and_warns_still_passes(capsys):

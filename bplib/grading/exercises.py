@@ -14,7 +14,7 @@ import numpy as np
 
 from bplib import functional as F
 from bplib import models
-from bplib.gradcheck import numerical_gradient
+from bplib.gradcheck import numerical_gradient, relative_error
 
 
 @dataclass
@@ -384,6 +384,121 @@ def _sigmoid_net_variant(hidden_grad=F.sigmoid_backward, scale=1.0, loss_scale=N
 
 
 # --------------------------------------------------------------------------
+# tiny_net_backprop: the 1-1-1 sigmoid network with squared error
+# --------------------------------------------------------------------------
+
+def _tiny_net_trials(rng):
+    """Batches of N scalar inputs of both signs, targets in (0, 1).
+
+    N = 2 is left out on purpose: there "sum instead of mean" (N times too
+    large) and "the 1/2 dropped" (twice too large) give the same answer.
+    |w2| stays away from 1 so that a missing factor w2 shows clearly.
+    """
+    trials = []
+    for label, n in [("a batch of N=5 inputs", 5), ("batch size 1: N=1", 1),
+                     ("a batch of N=8 inputs", 8), ("a batch of N=3 inputs", 3)]:
+        w1, sign = _away_from_zero(rng, 1, low=0.3, high=2.0)[0], rng.choice([-1.0, 1.0])
+        w2 = sign * rng.uniform(1.25, 2.5) ** rng.choice([-1.0, 1.0])  # |w2|: 0.4-0.8 or 1.25-2.5
+        params = {"w1": float(w1), "b1": float(rng.uniform(-1.0, 1.0)),
+                  "w2": float(w2), "b2": float(rng.uniform(-1.0, 1.0))}
+        x = _both_signs(rng, n) if n > 1 else _away_from_zero(rng, 1)
+        trials.append(Trial(label, (x * 1.5, rng.uniform(0.05, 0.95, size=n), params)))
+    return trials
+
+
+def _sigmoid_slope(z, s):
+    return s * (1.0 - s)
+
+
+def _slope_of_output(z, s):
+    """The sigmoid's slope taken at its output s, as if s were the input."""
+    return F.sigmoid_backward(s, np.ones_like(s))
+
+
+def _output_formula_on_input(z, s):
+    """s (1 - s) written with the input z in place of the output s."""
+    return z * (1.0 - z)
+
+
+def _tiny_net_variant(output_slope=_sigmoid_slope, hidden_slope=_sigmoid_slope,
+                      w2_in_w1=True, w2_in_b1=True, scale=1.0, loss_scale=None):
+    """A wrong tiny_net_backprop: the right steps with some replaced.
+
+    The slopes are functions of (z, s = sigmoid(z)); w2_in_w1 / w2_in_b1 say
+    whether dL/dw1 / dL/db1 keep the factor w2; scale multiplies every
+    gradient ("N" for the batch size) and loss_scale the loss (by default the
+    same factor).
+    """
+    def variant(x, y_true, params):
+        w1, b1, w2, b2 = (params[k] for k in ("w1", "b1", "w2", "b2"))
+        z1 = w1 * x + b1
+        h = F.sigmoid(z1)
+        z2 = w2 * h + b2
+        y = F.sigmoid(z2)
+        factor, loss_factor = _scales(x, scale, loss_scale)
+        loss = float(np.mean(0.5 * (y - y_true) ** 2)) * loss_factor
+        delta2 = factor * (y - y_true) / len(x) * output_slope(z2, y)
+        through_h = delta2 * hidden_slope(z1, h)
+        delta1 = through_h * w2
+        return loss, {"w1": float(np.sum((delta1 if w2_in_w1 else through_h) * x)),
+                      "b1": float(np.sum(delta1 if w2_in_b1 else through_h)),
+                      "w2": float(np.sum(delta2 * h)), "b2": float(np.sum(delta2))}
+    return variant
+
+
+# --------------------------------------------------------------------------
+# relative_error
+# --------------------------------------------------------------------------
+
+def _gradient_pair(rng, shape, size_of_difference):
+    """An 'analytic' gradient a and a 'numerical' b = a + noise, both of ``shape``.
+
+    a's largest entry in size is negative, and so is the largest difference
+    a - b, so that an absolute value left out anywhere changes the answer.
+    """
+    size = int(np.prod(shape))
+    a = _both_signs(rng, size)
+    biggest = np.argmax(np.abs(a))
+    a[biggest] = -abs(a[biggest]) - 0.5
+    d = size_of_difference * _both_signs(rng, size)
+    largest = np.argmax(np.abs(d))
+    d[largest] = abs(d[largest]) * 1.5
+    return a.reshape(shape), (a + d).reshape(shape)  # 0-d arrays too, for shape ()
+
+
+def _relative_error_trials(rng):
+    """Gradient-like pairs of every rank, tiny entries, a tiny scale, opposite and zero arrays.
+
+    The differences are large enough (1e-5 of the entries at least) that a wrong
+    formula misses the right error by far more than the grader's NEGLIGIBLE.
+    """
+    trials = []
+    a, b = _gradient_pair(rng, (3, 4), 1e-2)
+    trials.append(Trial("shape (3, 4), differences about 1e-2", (a, b)))
+    a, b = _gradient_pair(rng, (2, 3, 4), 1e-5)
+    trials.append(Trial("shape (2, 3, 4), differences about 1e-5", (a, b)))
+    a, b = _gradient_pair(rng, (), 1e-3)
+    trials.append(Trial("0-d arrays (single numbers)", (a, b)))
+    a, b = _gradient_pair(rng, (1,), 1e-3)
+    trials.append(Trial("shape (1,)", (a, b)))
+    a, b = _gradient_pair(rng, (4, 3), 1e-4)
+    a[:, 2] = rng.uniform(1.0, 3.0, size=4) * 1e-15  # a saturated unit: noise in a ...
+    b[:, 2] = 0.0                                      # ... and exactly 0 in b
+    trials.append(Trial("tiny entries: 1e-15 in a where b is exactly 0", (a, b)))
+    a, b = _gradient_pair(rng, (6,), 1e-3)
+    trials.append(Trial("entries about 1e-8 (the error is scale-free)", (a * 1e-8, b * 1e-8)))
+    a = _both_signs(rng, (2, 5))
+    trials.append(Trial("b = -a (the error is 1)", (a, -a)))
+    trials.append(Trial("a and b all zeros: max|a| + max|b| = 0, and the error is defined as 0.0 "
+                        "there (the formula gives 0 / 0, nan)", (np.zeros(5), np.zeros(5))))
+    return trials
+
+
+def _max_abs(v):
+    return np.max(np.abs(v))
+
+
+# --------------------------------------------------------------------------
 # The table of exercises
 # --------------------------------------------------------------------------
 
@@ -641,5 +756,93 @@ EXERCISE_LIST = [
              "so dL/dz2 = (p - y) / N carries the 1/N too.",
              _sigmoid_net_variant(scale="N", loss_scale=1.0)),
             ("Your gradients have the wrong sign.", _sigmoid_net_variant(scale=-1.0)),
+        ]),
+    Exercise(
+        id="tiny_net_backprop", signature="tiny_net_backprop(x, y_true, params)",
+        description=("(loss, grads) of the 1-1-1 sigmoid network on a batch x (N,): "
+                     "z1 = w1 x + b1, h = sigmoid(z1), z2 = w2 h + b2, y = sigmoid(z2), "
+                     "loss = mean over the batch of 1/2 (y - y_true)**2 with y_true (N,) in "
+                     "(0, 1); params and grads are dicts of four floats w1, b1, w2, b2; params "
+                     "unchanged."),
+        lesson="04_tiny_network", arg_names=("x", "y_true", "params"),
+        output_names=("loss", "grads"), reference=models.tiny_net_backprop,
+        make_trials=_tiny_net_trials, numerical=_params_numerical(models.tiny_net_backprop),
+        mistakes=[
+            ("grads of w1 and b1 ignore the hidden sigmoid: delta1 = delta2 * w2 * h * (1 - h) "
+             "(the activation's derivative h * (1 - h) is missing).",
+             _tiny_net_variant(hidden_slope=lambda z, s: 1.0)),
+            ("Your gradients ignore the output sigmoid: delta2 = (y - y_true) * y * (1 - y) / N "
+             "(the activation's derivative y * (1 - y) is missing).",
+             _tiny_net_variant(output_slope=lambda z, s: 1.0)),
+            *[("You applied the sigmoid's slope to its output instead of its input: the slope "
+               "at z is s * (1 - s) with s = sigmoid(z) the output you already have, i.e. "
+               "y * (1 - y) and h * (1 - h). Taking the sigmoid of y or h again is one sigmoid "
+               "too many.", _tiny_net_variant(**slopes))
+              for slopes in ({"output_slope": _slope_of_output, "hidden_slope": _slope_of_output},
+                             {"output_slope": _slope_of_output},
+                             {"hidden_slope": _slope_of_output})],
+            *[("You used z * (1 - z), the slope written for the sigmoid's OUTPUT, on its input "
+               "z: the slopes are y * (1 - y) and h * (1 - h), computed from the outputs "
+               "y = sigmoid(z2) and h = sigmoid(z1).", _tiny_net_variant(**slopes))
+              for slopes in ({"output_slope": _output_formula_on_input,
+                              "hidden_slope": _output_formula_on_input},
+                             {"output_slope": _output_formula_on_input},
+                             {"hidden_slope": _output_formula_on_input})],
+            ("dL/dw1 and dL/db1 are missing the factor w2 = dz2/dh: going back through "
+             "z2 = w2 h + b2 multiplies by w2, so delta1 = delta2 * w2 * h * (1 - h).",
+             _tiny_net_variant(w2_in_w1=False, w2_in_b1=False)),
+            ("dL/dw1 is missing the factor w2 = dz2/dh: dL/dw1 = sum(delta1 * x) with "
+             "delta1 = delta2 * w2 * h * (1 - h), the same delta1 as dL/db1.",
+             _tiny_net_variant(w2_in_w1=False)),
+            ("Your loss and gradients are twice too large: you dropped the factor 1/2 of "
+             "L = mean of 1/2 (y - y_true)**2, which is there to cancel the 2 of the square.",
+             _tiny_net_variant(scale=2.0)),
+            ("Your loss is right but your gradients are twice too large: the 1/2 of the loss "
+             "cancels the 2 of the square, so dL/dy = (y - y_true) / N.",
+             _tiny_net_variant(scale=2.0, loss_scale=1.0)),
+            ("Your loss and gradients are N times too large: the loss is a MEAN over the batch, "
+             "so divide the sum by N (and dL/dy = (y - y_true) / N).",
+             _tiny_net_variant(scale="N")),
+            ("Your loss is right but your gradients are N times too large: the loss is a mean, "
+             "so each sample's dL/dy = (y - y_true) / N carries the 1/N too.",
+             _tiny_net_variant(scale="N", loss_scale=1.0)),
+            ("Your gradients have the wrong sign: dL/dy = (y - y_true) / N, the output minus "
+             "the target.", _tiny_net_variant(scale=-1.0, loss_scale=1.0)),
+        ]),
+    Exercise(
+        id="relative_error", signature="relative_error(a, b)",
+        description=("The relative error max|a - b| / (max|a| + max|b|) of two arrays of the same "
+                     "(any) shape, as a float; 0.0 when both are all zeros."),
+        lesson="11_gradient_checking", arg_names=("a", "b"), output_names=("error",),
+        reference=relative_error, make_trials=_relative_error_trials, numerical=None,
+        mistakes=[
+            *[("You compared entry by entry (the worst |a_i - b_i| / max(|a_i|, |b_i|) or "
+               "similar). That blows up on entries that are tiny or zero in both arrays, which are "
+               "noise: compare every difference with the size of the whole arrays, "
+               "max|a - b| / (max|a| + max|b|).", fn)
+              for fn in (lambda a, b: np.max(np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))),
+                         lambda a, b: np.max(np.abs(a - b) / (np.abs(a) + np.abs(b))),
+                         lambda a, b: np.max(np.abs(a - b)
+                                             / np.maximum(1e-8, np.abs(a) + np.abs(b))))],
+            *[("An absolute value is missing: the formula takes the largest SIZE of each array, "
+               "max|a - b|, max|a| and max|b|; negative entries count by their size.", fn)
+              for fn in (lambda a, b: np.max(a - b) / (np.max(a) + np.max(b)),
+                         lambda a, b: _max_abs(a - b) / (np.max(a) + np.max(b)),
+                         lambda a, b: np.max(a - b) / (_max_abs(a) + _max_abs(b)),
+                         lambda a, b: np.max(b - a) / (_max_abs(a) + _max_abs(b)))],
+            *[("Your denominator is the size of one array only: divide by the SUM "
+               "max|a| + max|b|, which makes the error symmetric in a and b and at most 1.", fn)
+              for fn in (lambda a, b: _max_abs(a - b) / _max_abs(a),
+                         lambda a, b: _max_abs(a - b) / _max_abs(b),
+                         lambda a, b: _max_abs(a - b) / max(_max_abs(a), _max_abs(b)))],
+            *[("You took a mean where the formula takes the maximum: the error is the WORST "
+               "difference, max|a - b|, over max|a| + max|b|. A mean hides one wrong entry among "
+               "many right ones.", fn)
+              for fn in (lambda a, b: np.mean(np.abs(a - b)) / (_max_abs(a) + _max_abs(b)),
+                         lambda a, b: np.mean(np.abs(a - b))
+                         / (np.mean(np.abs(a)) + np.mean(np.abs(b))))],
+            ("You returned the absolute difference max|a - b|: divide it by max|a| + max|b| so "
+             "that the error does not depend on the scale of the gradients.",
+             lambda a, b: _max_abs(a - b)),
         ]),
 ]

@@ -171,8 +171,9 @@ def _judge(exercise, trial, record):
         verdict.problems.append(f"modified its argument {names} in place")
         first = record["changed"][0]
         if first == "params":
-            how = ("Don't update the arrays inside params (e.g. `params['W1'] -= ...`): "
-                   "compute new arrays; `params.copy()` copies the dict, not the arrays.")
+            how = ("Don't change params or the arrays inside it (e.g. `params['W1'] -= ...` "
+                   "or `params['w1'] = ...`): compute new values; `params.copy()` copies "
+                   "the dict, not the arrays.")
         elif exercise.id == "numerical_gradient":
             how = ("Perturb a copy, or save old = x[i] and restore x[i] = old after the two "
                    "evaluations.")
@@ -348,6 +349,8 @@ _OVERFLOW_HINTS = {
                               "z - logsumexp(z) instead of log(softmax(z))."),
     "binary_cross_entropy": ("log(p) or 1 / p overflowed: clip p to [1e-12, 1 - 1e-12] "
                              "before taking logs and dividing."),
+    "relative_error": ("0 / 0: when both arrays are all zeros, max|a| + max|b| is 0. They are "
+                       "equal, so return 0.0 for that case before dividing."),
     "default": "Your code is numerically unstable for these inputs (an overflow or 0 / 0).",
 }
 
