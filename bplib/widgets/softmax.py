@@ -142,7 +142,7 @@ def softmax_explorer(logits=(2.0, 1.0, 0.1), true_class=0, temperature=1.0,
         description="true class")
     controls["temperature"] = widgets.FloatLogSlider(
         value=float(temperature), base=10, min=-1, max=1, step=0.05,
-        description="temperature T")
+        description="temperature T", style={"description_width": "initial"})
     readout = widgets.HTML()
     image = plot_image(plot)
 

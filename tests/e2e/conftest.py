@@ -160,7 +160,8 @@ def browser(tmp_path_factory):
         context.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def screenshot_dir():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # only this run's screenshots
+    ARTIFACTS.mkdir(parents=True)
     return ARTIFACTS
