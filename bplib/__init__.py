@@ -9,6 +9,8 @@
     bplib.plotting    loss curves, decision regions, gradient-check plots
     bplib.widgets     the lessons' interactive explorers
     bplib.grading     the exercises' automatic checks
+    bplib.classroom   grading a class's submitted notebooks (`bplib grade`)
+    bplib.notebooks   exercises made from solutions, notebooks executed
 """
 
 __version__ = "0.1.0"
