@@ -13,6 +13,7 @@ adds nbgrader cell metadata (solution cells, locked grading cells) so an
 nbgrader course can adopt the notebooks unchanged.
 """
 
+import ast
 import re
 from pathlib import Path
 
@@ -21,8 +22,38 @@ import nbformat
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 _BLOCK = re.compile(r"^([ \t]*)" + re.escape(BEGIN) + r"[ \t]*\n.*?^[ \t]*"
                     + re.escape(END) + r"[ \t]*$", re.DOTALL | re.MULTILINE)
-# A grading cell calls check("exercise_id", ...) as a statement of its own.
-_CHECK_CALL = re.compile(r"""^check\(\s*["']([a-z_]+)["']""", re.MULTILINE)
+_CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([a-z_]+)["']\s*,\s*([A-Za-z_][\w.]*)""")
+
+
+def check_calls(source, top_level_only=False):
+    """[(exercise id, expression)] of the ``check("id", fn)`` calls in a cell.
+
+    With ``top_level_only``, only a call that is a statement of its own or the
+    value of an assignment counts (``check(...)``, ``r = check(...)``), not one
+    used inside other code (``if check(...).passed:``): those top-level calls
+    are what makes a cell a grading cell.
+    """
+    from bplib.grading import EXERCISES
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # e.g. a student's broken cell: fall back to the text
+        return [(m.group(1), m.group(2)) for m in _CHECK_CALL.finditer(source)
+                if m.group(1) in EXERCISES and not (top_level_only and m.start() and
+                                                    source[m.start() - 1] != "\n")]
+    if top_level_only:
+        nodes = [stmt.value for stmt in tree.body
+                 if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign))]
+    else:
+        nodes = list(ast.walk(tree))
+    found = []
+    for node in nodes:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == "check" and len(node.args) >= 2 \
+                and isinstance(node.args[0], ast.Constant) and node.args[0].value in EXERCISES:
+            found.append((node.args[0].value, ast.unparse(node.args[1])))
+    found.sort(key=lambda pair: source.find(pair[0]))
+    return found
 
 
 def strip_solutions(source):
@@ -52,7 +83,7 @@ def generate_exercise(solution_path, exercise_path):
         cell.execution_count = None
         source, count = strip_solutions(cell.source)
         cell.source = source
-        checked = _CHECK_CALL.findall(source)
+        checked = [exercise_id for exercise_id, _ in check_calls(source, top_level_only=True)]
         if count:
             cell.metadata["nbgrader"] = _nbgrader(f"{stem}_solution_{index}", solution=True)
         elif checked:

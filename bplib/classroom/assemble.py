@@ -25,13 +25,12 @@ identical source.
 """
 
 import ast
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-_CHECK_RE = re.compile(r"""\bcheck\(\s*["']([a-z_]+)["']\s*,\s*([A-Za-z_][\w.]*)""")
+from bplib.notebooks import check_calls
 
 
 @dataclass
@@ -77,36 +76,6 @@ def _grade_id(cell):
     return _nbgrader(cell).get("grade_id")
 
 
-def _checks_in(source, top_level_only=False):
-    """[(exercise id, expression)] of the check(...) calls in a cell.
-
-    With ``top_level_only``, only a call that is a statement of its own or the
-    value of an assignment counts (``check(...)``, ``r = check(...)``), not one
-    used inside other code (``if check(...).passed:``).
-    """
-    from bplib.grading import EXERCISES
-
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return [(m.group(1), m.group(2)) for m in _CHECK_RE.finditer(source)
-                if m.group(1) in EXERCISES and not (top_level_only and m.start() and
-                                                    source[m.start() - 1] != "\n")]
-    if top_level_only:
-        nodes = [stmt.value for stmt in tree.body
-                 if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign))]
-    else:
-        nodes = list(ast.walk(tree))
-    found = []
-    for node in nodes:
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id == "check" and len(node.args) >= 2 \
-                and isinstance(node.args[0], ast.Constant) and node.args[0].value in EXERCISES:
-            found.append((node.args[0].value, ast.unparse(node.args[1])))
-    found.sort(key=lambda pair: source.find(pair[0]))
-    return found
-
-
 def load_released(path):
     """A released exercise notebook and its checks."""
     path = Path(path)
@@ -118,7 +87,7 @@ def load_released(path):
             continue
         meta = _nbgrader(cell)
         # a grading cell (nbgrader), or a cell whose own statement is a check
-        checks = _checks_in(cell.source, top_level_only=not meta.get("grade"))
+        checks = check_calls(cell.source, top_level_only=not meta.get("grade"))
         if not checks:
             continue
         released.check_cells.add(index)
