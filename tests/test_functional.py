@@ -327,6 +327,24 @@ def test_class_losses_reject_bad_labels(loss_fn, bad_y):
         loss_fn(probs, bad_y)
 
 
+def test_class_losses_accept_every_integer_label_dtype():
+    """The chapter's spiral labels are uint8; any integer dtype must do."""
+    rng = np.random.default_rng(5)
+    logits, y = rng.standard_normal((6, 4)), rng.integers(0, 4, size=6)
+    expected = F.softmax_cross_entropy(logits, y)
+    for dtype in (np.uint8, np.int32, np.uint64):
+        loss, d = F.softmax_cross_entropy(logits, y.astype(dtype))
+        assert loss == expected[0]
+        np.testing.assert_array_equal(d, expected[1])
+        assert F.cross_entropy(F.softmax(logits), y.astype(dtype))[0] == pytest.approx(
+            expected[0], rel=1e-12)
+
+
+def test_bad_label_message_names_the_allowed_range_and_the_values():
+    with pytest.raises(ValueError, match=r"0\.\.3, got values from -2 to 1"):
+        F.softmax_cross_entropy(np.zeros((3, 4)), np.array([0, -2, 1]))
+
+
 @pytest.mark.parametrize("loss_fn", [F.mse_loss, F.binary_cross_entropy,
                                      F.binary_cross_entropy_with_logits])
 def test_elementwise_losses_reject_mismatched_shapes(loss_fn):
@@ -475,3 +493,78 @@ def test_binary_cross_entropy_with_logits_is_exact_at_extremes():
     loss, d = F.binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0]))
     assert loss == pytest.approx(np.log(2.0), rel=1e-15)
     np.testing.assert_allclose(d, [-0.5])
+
+
+# --------------------------------------------------------------------------
+# Memory layout and shared constants
+# --------------------------------------------------------------------------
+
+def _other_layouts(a):
+    """The values of a C-contiguous array as a Fortran-ordered array and as a
+    strided view (every other column of a wider array)."""
+    wide = np.zeros((a.shape[0], 2 * a.shape[1]))
+    wide[:, ::2] = a
+    return {"F": np.asfortranarray(a), "strided": wide[:, ::2]}
+
+
+ROW_WISE = {
+    "softmax": lambda z, d, y: F.softmax(z),
+    "log_softmax": lambda z, d, y: F.log_softmax(z),
+    "logsumexp": lambda z, d, y: F.logsumexp(z),
+    "softmax_backward": lambda z, d, y: F.softmax_backward(z, d),
+    "softmax_cross_entropy": lambda z, d, y: F.softmax_cross_entropy(z, y)[1],
+    "cross_entropy": lambda z, d, y: F.cross_entropy(F.softmax(z), y)[1],
+    # z as the layer's input X and d as its dZ, with W (C, C) and b (C,)
+    "dense_backward": lambda z, d, y: np.concatenate(
+        [g.ravel() for g in F.dense_backward(z, np.eye(z.shape[1]) + 0.5,
+                                             np.zeros(z.shape[1]), d)]),
+}
+
+
+@pytest.mark.parametrize("name", list(ROW_WISE))
+@pytest.mark.parametrize("shape", [(5, 3), (4, 50), (1, 7)])
+def test_row_wise_functions_give_the_same_result_for_every_memory_layout(name, shape):
+    """The row reductions and the label indexing read arrays by position, so a
+    transposed or sliced input must give what its contiguous copy gives (up to
+    the order in which BLAS adds, for the sums done as products with ones)."""
+    rng = np.random.default_rng(6)
+    z = 3.0 * rng.standard_normal(shape)
+    dout = rng.standard_normal(shape)
+    y = rng.integers(0, shape[1], size=shape[0])
+    expected = ROW_WISE[name](z, dout, y)
+    zs, douts = _other_layouts(z), _other_layouts(dout)
+    for layout in zs:
+        np.testing.assert_allclose(ROW_WISE[name](zs[layout], douts[layout], y), expected,
+                                   rtol=1e-14, atol=1e-15, err_msg=layout)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 1000), (1000, 2)])
+def test_row_max_and_sum_equal_numpys(shape):
+    rng = np.random.default_rng(7)
+    z = rng.standard_normal(shape)
+    z[0, -1] = np.inf
+    np.testing.assert_array_equal(F._row_max(z), z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(F._row_sum(np.abs(z[1:])),
+                               np.abs(z[1:]).sum(axis=1, keepdims=True), rtol=1e-14)
+    z[1, 0] = np.nan  # a NaN row has a NaN maximum, as with z.max
+    assert np.isnan(F._row_max(z)[1, 0])
+
+
+def test_results_never_share_memory_with_the_cached_constants():
+    """The vectors of ones and of row indices are made once and shared; what
+    a function returns must be the caller's own array to change at will."""
+    rng = np.random.default_rng(8)
+    X, W, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), np.zeros(2)
+    dZ = rng.standard_normal((4, 2))
+    logits, y = rng.standard_normal((4, 2)), np.array([0, 1, 1, 0])
+    first = [F.dense_backward(X, W, b, dZ)[2], F.softmax(logits),
+             F.logsumexp(logits), F.softmax_cross_entropy(logits, y)[1]]
+    expected = [a.copy() for a in first]
+    for a in first:
+        a += 100.0  # scribble over every result
+    again = [F.dense_backward(X, W, b, dZ)[2], F.softmax(logits),
+             F.logsumexp(logits), F.softmax_cross_entropy(logits, y)[1]]
+    for a, e in zip(again, expected):
+        np.testing.assert_array_equal(a, e)
+    with pytest.raises(ValueError, match="read-only"):
+        F._ones(4)[0] = 2.0
