@@ -6,6 +6,7 @@ and checks the displayed numbers follow, and saves a screenshot under
 artifacts/e2e/. Select with ``pytest -m e2e``; leave out with ``-m "not e2e"``.
 """
 
+import json
 import re
 import time
 from pathlib import Path
@@ -164,6 +165,18 @@ def test_widget_lesson_runs_and_its_widgets_respond(notebook, lesson):
     WIDGET_CHECKS[lesson](nb)
 
 
+def _shown_outputs(cell):
+    """How many output areas JupyterLab shows for a stored cell: it merges
+    consecutive stream outputs of the same stream into one."""
+    shown, previous = 0, None
+    for output in cell.get("outputs", []):
+        stream = output.get("name") if output["output_type"] == "stream" else None
+        if stream is None or stream != previous:
+            shown += 1
+        previous = stream
+    return shown
+
+
 @pytest.mark.parametrize("lesson", [name for name in LESSONS if name not in WIDGET_CHECKS])
 def test_lesson_opens_with_its_outputs(notebook, lesson):
     """Lessons without widgets open with their stored outputs and rendered math
@@ -174,7 +187,12 @@ def test_lesson_opens_with_its_outputs(notebook, lesson):
     nb = notebook(f"notebooks/{lesson}.ipynb")
     nb.page.wait_for_selector(".jp-RenderedMarkdown mjx-container, .jp-RenderedMarkdown .MathJax",
                               timeout=30_000)  # the math was typeset
-    assert nb.page.locator(".jp-OutputArea-output").count() > 0
+    # The stored outputs are attached cell by cell, not necessarily before the
+    # first formula is typeset: wait until every one of them is on the page.
+    n_outputs = sum(_shown_outputs(cell) for cell in json.loads(stored)["cells"])
+    assert n_outputs > 0
+    outputs = nb.page.locator(".jp-OutputArea-output")
+    nb.wait_until(lambda: outputs.count() >= n_outputs, f"the {n_outputs} stored outputs")
     assert nb.error_outputs() == []
 
 
