@@ -85,6 +85,20 @@ def relative_error(a, b):
     return float(np.max(np.abs(a - b)) / scale)
 
 
+def describe_error(error, tol):
+    """A relative error as the course prints it, measured against tol.
+
+    Below tol only the bound is printed, "relative error below 1e-08": the
+    digits of a round-off-sized error change from one machine (and one BLAS)
+    to the next, and a notebook that printed them would not reproduce its own
+    output elsewhere. From tol up the value itself is the news,
+    "relative error 3.3e-01, above 1e-06".
+    """
+    if error < tol:
+        return f"relative error below {tol:.0e}"
+    return f"relative error {error:.1e}" + (f", above {tol:.0e}" if error > tol else "")
+
+
 @dataclass
 class GradCheckResult:
     """What a gradient check found, for one array of inputs or parameters.
@@ -112,7 +126,7 @@ class GradCheckResult:
         skipped = int(self.kinks.sum())
         note = f", {skipped} at a kink left out" if skipped else ""
         n = int(self.checked.sum())
-        return (f"{self.name}: relative error {self.error:.1e} "
+        return (f"{self.name}: {describe_error(self.error, self.tol)} "
                 f"({n} coordinate{'' if n == 1 else 's'}{note}) {verdict}")
 
 

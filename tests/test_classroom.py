@@ -384,6 +384,9 @@ SCAN_CASES = {
         {"relu_backward"}),
     "calling the reference to compare": (
         _OWN + "print(F.relu_backward(np.ones(2), np.ones(2)))\n", {"relu_backward"}),
+    "wording an error with describe_error is fine": (
+        "from bplib.gradcheck import describe_error\n" + _OWN
+        + "print(describe_error(1e-12, 1e-8))\n", set()),
     "magics are fine": ("%timeit 1\n" + _OWN, set()),
     "a local variable named F": ("def relu_backward(z, dout):\n    F = 1.0\n"
                                  "    return F * dout * (z > 0)\n", set()),
@@ -402,6 +405,8 @@ def test_the_scan_finds_uses_of_the_reference(case):
     assert set(result.zeroed) == zeroed
     if case == "unused import of bplib.nn":
         assert result.flags() == ["imports-reference:bplib.nn"]
+    elif not zeroed:
+        assert result.flags() == [], case
 
 
 def test_the_instructors_own_uses_are_not_the_students():

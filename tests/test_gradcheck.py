@@ -123,6 +123,23 @@ def test_gradient_check_fails_a_wrong_gradient():
     assert "MISMATCH" in str(result)
 
 
+def test_a_passing_check_prints_its_bound_and_a_failing_one_its_error():
+    """Round-off digits differ between machines, so a notebook that printed a
+    passing check's error would not reproduce its output on another one."""
+    x = np.random.default_rng(2).standard_normal(4)
+    good = gc.gradient_check(lambda v: np.sum(v ** 3), x, 3 * x ** 2, name="dx", tol=1e-8)
+    assert str(good) == "dx: relative error below 1e-08 (4 coordinates) ok"
+    bad = gc.gradient_check(lambda v: np.sum(np.exp(v)), x, 2 * np.exp(x), name="dx")
+    assert str(bad) == "dx: relative error 3.3e-01, above 1e-06 (4 coordinates) MISMATCH"
+
+
+def test_describe_error():
+    assert gc.describe_error(3.7e-11, 1e-8) == "relative error below 1e-08"
+    assert gc.describe_error(0.0, 1e-12) == "relative error below 1e-12"
+    assert gc.describe_error(2.5e-3, 1e-6) == "relative error 2.5e-03, above 1e-06"
+    assert gc.describe_error(1e-6, 1e-6) == "relative error 1.0e-06"
+
+
 def test_gradient_check_rejects_a_wrongly_shaped_gradient():
     with pytest.raises(ValueError, match="shape"):
         gc.gradient_check(lambda v: np.sum(v), np.ones((2, 3)), np.ones((3, 2)))
