@@ -13,10 +13,9 @@ Forbidden: ``bplib.models``, ``bplib.nn``, ``bplib.grading.exercises``,
 ``bplib.grading.verdict`` (but ``check``, ``grade``, ``run_trials``,
 ``make_trials``, ``CheckResult`` and ``DEFAULT_SEED`` are allowed), every
 backward function and loss gradient in ``bplib.functional``, every function
-of ``bplib.gradcheck`` (they compute numerical gradients) but
-``describe_error``, and every
-exercise's reference. Forward
-functions (``bplib.functional.softmax``) are allowed.
+of ``bplib.gradcheck`` but ``describe_error`` (they compute numerical
+gradients), and every exercise's reference. Forward functions
+(``bplib.functional.softmax``) are allowed.
 """
 
 import ast
