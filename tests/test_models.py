@@ -102,29 +102,6 @@ def _mlp_case(seed, s):
     return X, y, params
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_mlp_backprop_matches_autograd(seed, shape):
-    X, y, params = _mlp_case(seed, shape)
-    loss, grads = models.mlp_backprop(X, y, params)
-    assert loss == pytest.approx(float(ag_mlp_loss(params, X, y)), rel=1e-12)
-    expected = grad(ag_mlp_loss)(params, X, y)
-    for k in params:
-        np.testing.assert_allclose(grads[k], expected[k], rtol=RTOL, atol=1e-14,
-                                   err_msg=k)
-
-
-@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_mlp_backprop_matches_numerical(seed, shape):
-    X, y, params = _mlp_case(seed, shape)
-    _, grads = models.mlp_backprop(X, y, params)
-    for k, v in params.items():
-        numerical = numerical_gradient(
-            lambda a, k=k: models.mlp_backprop(X, y, {**params, k: a})[0], v)
-        assert_matches_numerical(grads[k], numerical, k)
-
-
 def test_mlp_backprop_shapes_and_no_mutation():
     X, y, params = _mlp_case(0, SHAPES[0])
     before = {k: v.copy() for k, v in params.items()}
@@ -183,29 +160,6 @@ def _sigmoid_case(seed, s):
     return X, y, params
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_sigmoid_net_backprop_matches_autograd(seed, shape):
-    X, y, params = _sigmoid_case(seed, shape)
-    loss, grads = models.sigmoid_net_backprop(X, y, params)
-    assert loss == pytest.approx(float(ag_sigmoid_net_loss(params, X, y)), rel=1e-12)
-    expected = grad(ag_sigmoid_net_loss)(params, X, y)
-    for k in params:
-        np.testing.assert_allclose(grads[k], expected[k], rtol=RTOL, atol=1e-14,
-                                   err_msg=k)
-
-
-@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_sigmoid_net_backprop_matches_numerical(seed, shape):
-    X, y, params = _sigmoid_case(seed, shape)
-    _, grads = models.sigmoid_net_backprop(X, y, params)
-    for k, v in params.items():
-        numerical = numerical_gradient(
-            lambda a, k=k: models.sigmoid_net_backprop(X, y, {**params, k: a})[0], v)
-        assert_matches_numerical(grads[k], numerical, k)
-
-
 def test_sigmoid_net_shapes_types_and_no_mutation():
     X, y, params = _sigmoid_case(0, SHAPES[0])
     before = {k: np.copy(v) for k, v in params.items()}
@@ -255,3 +209,39 @@ def test_parameter_check_of_the_sigmoid_net_handles_the_float_bias():
     wrong = {**grads, "b2": grads["b2"] + 0.1}
     assert not check_parameter_gradients(
         lambda p: models.sigmoid_net_backprop(X, y, p)[0], params, wrong)["b2"].passed
+
+
+# --------------------------------------------------------------------------
+# Both networks against autograd and against central differences
+# --------------------------------------------------------------------------
+
+NETWORKS = {  # name: (backprop, independent autograd loss, case builder)
+    "mlp": (models.mlp_backprop, ag_mlp_loss, _mlp_case),
+    "sigmoid_net": (models.sigmoid_net_backprop, ag_sigmoid_net_loss, _sigmoid_case),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_network_backprop_matches_autograd(name, seed, shape):
+    backprop, ag_loss, make_case = NETWORKS[name]
+    X, y, params = make_case(seed, shape)
+    loss, grads = backprop(X, y, params)
+    assert loss == pytest.approx(float(ag_loss(params, X, y)), rel=1e-12)
+    expected = grad(ag_loss)(params, X, y)
+    for k in params:
+        np.testing.assert_allclose(grads[k], expected[k], rtol=RTOL, atol=1e-14,
+                                   err_msg=k)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_network_backprop_matches_numerical(name, seed, shape):
+    backprop, _, make_case = NETWORKS[name]
+    X, y, params = make_case(seed, shape)
+    _, grads = backprop(X, y, params)
+    for k, v in params.items():
+        numerical = numerical_gradient(lambda a, k=k: backprop(X, y, {**params, k: a})[0], v)
+        assert_matches_numerical(grads[k], numerical, k)
