@@ -13,4 +13,4 @@
     bplib.notebooks   exercises made from solutions, notebooks executed
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

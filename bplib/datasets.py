@@ -75,3 +75,36 @@ def make_regression_1d(n=200, *, seed=0, noise=0.1):
     x = np.sort(rng.uniform(-1.0, 1.0, size=n))
     y = np.sin(3 * x) + 0.5 * x + noise * rng.standard_normal(n)
     return x[:, None], y
+
+
+def load_digits_split(seed=0, *, n_val=360, n_test=360):
+    """The 8x8 handwritten digits, split into training, validation and test sets.
+
+    scikit-learn's bundled copy of the UCI pen-written digits: 1,797 grey-scale
+    images of the digits 0 to 9, read from the installed package (no download).
+    Each image has 8 x 8 pixels with values 0..16; a row of X is the image
+    flattened row by row (64 features) and divided by 16, so pixels lie in [0, 1].
+    A seeded permutation puts n_test images in the test set, the next n_val in
+    the validation set and the rest (1,077 by default) in the training set; the
+    same seed always gives the same split.
+
+    Returns ((X_train, y_train), (X_val, y_val), (X_test, y_test)): each X is
+    float64 of shape (n, 64), each y holds integer labels 0..9 of shape (n,).
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ImportError("load_digits_split needs scikit-learn: pip install scikit-learn "
+                          "(or install the course with pip install -e '.[lab]')") from None
+    digits = load_digits()
+    X = np.asarray(digits.data, dtype=np.float64) / 16.0
+    y = np.asarray(digits.target, dtype=int)
+    for name, size in [("n_val", n_val), ("n_test", n_test)]:
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+            raise ValueError(f"{name} must be a positive integer, got {size!r}")
+    if n_val + n_test >= len(y):
+        raise ValueError(f"n_val + n_test must leave images to train on: got {n_val} + {n_test}, "
+                         f"and there are {len(y)} images")
+    order = np.random.default_rng(seed).permutation(len(y))
+    test, val, train = np.split(order, [n_test, n_test + n_val])
+    return (X[train], y[train]), (X[val], y[val]), (X[test], y[test])

@@ -27,6 +27,13 @@ import numpy as np
 
 DEFAULT_H = 1e-5
 
+# The course's one rule of thumb for reading a relative error between a float64
+# backward and central differences with h = DEFAULT_H (lesson 11 derives it):
+# below AGREE the gradients agree; from AGREE to WRONG, look closer (a kink, or a
+# bug in a small part of the gradient); above WRONG the gradient is wrong.
+AGREE = 1e-7
+WRONG = 1e-2
+
 
 def numerical_gradient(f, x, h=DEFAULT_H):
     """Central-difference gradient of a scalar function ``f`` at ``x``.
@@ -72,9 +79,10 @@ def relative_error(a, b):
     """Relative error of two arrays: ``max|a - b| / (max|a| + max|b|)``.
 
     A single number, scale-free, and robust to entries that are tiny or zero
-    (an element-wise ratio would blow up on those). What to expect in float64:
-    below 1e-7 the gradients agree; around 1e-4 something is probably wrong
-    (or there is a kink); 1e-2 and above, the gradient is wrong.
+    (an element-wise ratio would blow up on those). How to read it in float64
+    with h = DEFAULT_H, the course's one rule of thumb: below AGREE (1e-7)
+    the gradients agree; from AGREE to WRONG (1e-2), look closer (a kink, or
+    a bug in a small part of the gradient); above WRONG the gradient is wrong.
     Returns 0.0 when both arrays are all zeros.
     """
     a = np.asarray(a, dtype=float)
@@ -149,7 +157,7 @@ def gradient_check(f, x, analytic, *, name="x", h=DEFAULT_H, tol=1e-6,
     if analytic.shape != x.shape:
         raise ValueError(f"{name}: analytic gradient has shape "
                          f"{analytic.shape}, expected {x.shape}")
-    coords = np.arange(x.size) if coords is None else np.asarray(coords).reshape(-1)
+    coords = np.arange(x.size) if coords is None else np.asarray(coords, dtype=int).reshape(-1)
     numerical = _central_differences(f, x, h, coords)
     checked = np.zeros(x.shape, dtype=bool)
     checked.flat[coords] = True
@@ -211,9 +219,11 @@ def check_parameter_gradients(loss_fn, params, grads, *, num_checks=None,
     loss_fn(params) -> number, for a dict of arrays (it must not keep them).
     params, grads: dicts with the same keys and shapes.
     num_checks: None checks every coordinate; an integer checks that many
-    coordinates per parameter, sampled with ``seed`` (a sparse check, for
-    networks too large to check every weight: the cost is two loss
-    evaluations per coordinate).
+    distinct coordinates per parameter, sampled with ``seed`` (a sparse check,
+    for networks too large to check every weight: the cost is two loss
+    evaluations per coordinate). A parameter with at most num_checks entries
+    is checked whole and draws nothing from the sample, so the coordinates
+    drawn for one parameter do not depend on the smaller ones before it.
     Returns a dict name -> GradCheckResult.
     """
     rng = np.random.default_rng(seed)

@@ -3,13 +3,19 @@
 Built on ``bplib.functional`` the way ``torch.nn`` is built on
 ``torch.nn.functional``. A layer holds its parameters and nothing else:
 
-    out, cache = layer.forward(x)           # cache: what backward will need
-    dx, grads = layer.backward(dout, cache) # grads: {parameter name: gradient}
+    out, cache = layer.forward(x)            # cache: what backward will need
+    dx, grads = layer.backward(cache, dout)  # grads: {parameter name: gradient}
+
+Every backward here, like every backward function of ``bplib.functional``,
+takes what the forward pass kept first and the upstream gradient last:
+``F.relu_backward(z, dout)``, ``ReLU().backward(z, dout)``,
+``Network.backward(caches, dout)``.
 
 Results are returned, never left on the object, so a layer can be used on two
-batches at once and a network can be copied by copying its parameters.
+batches at once and a network can be copied by copying its layers.
 """
 
+import copy
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -41,7 +47,7 @@ class Dense:
     def forward(self, X):
         return F.dense(X, self.params["W"], self.params["b"]), X
 
-    def backward(self, dZ, X, *, input_grad=True):
+    def backward(self, X, dZ, *, input_grad=True):
         dX, dW, db = F.dense_backward(X, self.params["W"], self.params["b"],
                                       dZ, input_grad=input_grad)
         return dX, {"W": dW, "b": db}
@@ -52,39 +58,36 @@ class Dense:
 
 
 class _Activation:
-    """An element-wise function with no parameters; the cache is its input."""
+    """An element-wise function with no parameters; its cache is its input z."""
 
     params = MappingProxyType({})  # read-only: shared by every activation layer
-    forward_fn = backward_fn = None  # set by each subclass
-
-    def forward(self, z):
-        return type(self).forward_fn(z), z
-
-    def backward(self, dout, z, *, input_grad=True):
-        return type(self).backward_fn(z, dout), {}
 
     def __repr__(self):
         return f"{type(self).__name__}()"
 
 
 class ReLU(_Activation):
-    """ReLU. Its cache is its output: out > 0 exactly where z > 0, so backward
-    needs nothing else, and the pre-activation can be freed at once."""
-
     def forward(self, z):
-        out = F.relu(z)
-        return out, out
+        return F.relu(z), z
 
-    def backward(self, dout, out, *, input_grad=True):
-        return F.relu_backward(out, dout), {}
+    def backward(self, z, dout, *, input_grad=True):
+        return F.relu_backward(z, dout), {}
 
 
 class Sigmoid(_Activation):
-    forward_fn, backward_fn = F.sigmoid, F.sigmoid_backward
+    def forward(self, z):
+        return F.sigmoid(z), z
+
+    def backward(self, z, dout, *, input_grad=True):
+        return F.sigmoid_backward(z, dout), {}
 
 
 class Tanh(_Activation):
-    forward_fn, backward_fn = F.tanh, F.tanh_backward
+    def forward(self, z):
+        return F.tanh(z), z
+
+    def backward(self, z, dout, *, input_grad=True):
+        return F.tanh_backward(z, dout), {}
 
 
 class Softmax(_Activation):
@@ -93,7 +96,12 @@ class Softmax(_Activation):
     Its backward is the Jacobian-vector product; ``SoftmaxCrossEntropy`` on
     the logits is the faster and more stable way to end a classifier.
     """
-    forward_fn, backward_fn = F.softmax, F.softmax_backward
+
+    def forward(self, z):
+        return F.softmax(z), z
+
+    def backward(self, z, dout, *, input_grad=True):
+        return F.softmax_backward(z, dout), {}
 
 
 # --------------------------------------------------------------------------
@@ -222,7 +230,7 @@ class Network:
         value shaped like the parameter it replaces.
         """
         own = self.parameters()
-        clone = Network([_copy_layer(layer) for layer in self.layers], self.loss)
+        clone = Network(copy.deepcopy(self.layers), self.loss)
         for key, value in params.items():
             if key not in own:
                 raise KeyError(f"this network has no parameter {key!r}; "
@@ -246,7 +254,7 @@ class Network:
             caches.append(cache)
         return out, caches
 
-    def backward(self, dout, caches):
+    def backward(self, caches, dout):
         """Backpropagate dL/d(output) through every layer, last to first.
 
         Returns a dict of gradients with the keys of ``parameters()``. The
@@ -254,7 +262,7 @@ class Network:
         """
         grads = {}
         for i in range(len(self.layers) - 1, -1, -1):
-            dout, layer_grads = self.layers[i].backward(dout, caches[i],
+            dout, layer_grads = self.layers[i].backward(caches[i], dout,
                                                         input_grad=i > 0)
             for name, g in layer_grads.items():
                 grads[f"{i}.{name}"] = g
@@ -264,7 +272,7 @@ class Network:
         """One forward and one backward pass: (mean loss, gradients dict)."""
         out, caches = self.forward(X)
         loss, dout = self.loss(out, y)
-        return loss, self.backward(dout, caches)
+        return loss, self.backward(caches, dout)
 
     # -- using a trained network -------------------------------------------
 
@@ -313,14 +321,8 @@ class Network:
             for start in range(0, n, batch_size):
                 batch = order[start:start + batch_size]
                 Xb, yb = (X, y) if batch_size >= n else (X[batch], y[batch])
-                # One step, written out rather than through loss_and_gradients:
-                # `caches` then stays alive until the next step's forward pass
-                # has made its own arrays, so the memory allocator reuses its
-                # blocks instead of handing them back to the operating system
-                # and faulting them in again (half the time of a small step).
-                out, caches = self.forward(Xb)
-                loss, dout = self.loss(out, yb)
-                optimizer.step(params, self.backward(dout, caches))
+                loss, grads = self.loss_and_gradients(Xb, yb)
+                optimizer.step(params, grads)
                 losses.append(loss)
             history.loss.append(float(np.mean(losses)))
             if classifier:
@@ -329,14 +331,6 @@ class Network:
                 history.snapshots.append(
                     (epoch, {k: v.copy() for k, v in params.items()}))
         return history
-
-
-def _copy_layer(layer):
-    clone = object.__new__(type(layer))
-    clone.__dict__.update(layer.__dict__)
-    if layer.params:
-        clone.params = {k: v.copy() for k, v in layer.params.items()}
-    return clone
 
 
 def _validate_training_data(X, y):

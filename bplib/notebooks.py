@@ -7,53 +7,32 @@ part of a code cell sits between two marker lines:
     return dout * (z > 0)
     ### END SOLUTION
 
-``generate_exercise`` replaces each such block with ``# YOUR CODE HERE`` and
-``raise NotImplementedError()`` at the same indentation, clears outputs, and
-adds nbgrader cell metadata (solution cells, locked grading cells) so an
-nbgrader course can adopt the notebooks unchanged.
+Every cell also carries nbgrader metadata, so solutions/ is an nbgrader
+source folder as it is: a cell with markers is a solution cell; a cell whose
+own statement is ``check("id", fn)`` is an autograded grade cell worth
+``EXERCISES[id].points``; every other cell is locked. ``annotate`` computes
+that metadata (it is never written by hand) and ``bplib generate`` stores it.
+
+``generate_exercise`` does what ``nbgrader generate_assignment`` does: it
+replaces each solution block with ``# YOUR CODE HERE`` and
+``raise NotImplementedError()`` at the same indentation and clears outputs,
+keeping the metadata, so the two give the same cells.
 """
 
 import ast
+import hashlib
+import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from bplib.grading.cells import check_calls
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 _BLOCK = re.compile(r"^([ \t]*)" + re.escape(BEGIN) + r"[ \t]*\n.*?^[ \t]*"
                     + re.escape(END) + r"[ \t]*$", re.DOTALL | re.MULTILINE)
-_CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([a-z_]+)["']\s*,\s*([A-Za-z_][\w.]*)""")
-
-
-def check_calls(source, top_level_only=False):
-    """[(exercise id, expression)] of the ``check("id", fn)`` calls in a cell.
-
-    With ``top_level_only``, only a call that is a statement of its own or the
-    value of an assignment counts (``check(...)``, ``r = check(...)``), not one
-    used inside other code (``if check(...).passed:``): those top-level calls
-    are what makes a cell a grading cell.
-    """
-    from bplib.grading import EXERCISES
-
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:  # e.g. a student's broken cell: fall back to the text
-        return [(m.group(1), m.group(2)) for m in _CHECK_CALL.finditer(source)
-                if m.group(1) in EXERCISES and not (top_level_only and m.start() and
-                                                    source[m.start() - 1] != "\n")]
-    if top_level_only:
-        nodes = [stmt.value for stmt in tree.body
-                 if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign))]
-    else:
-        nodes = list(ast.walk(tree))
-    found = []
-    for node in nodes:
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id == "check" and len(node.args) >= 2 \
-                and isinstance(node.args[0], ast.Constant) and node.args[0].value in EXERCISES:
-            found.append((node.args[0].value, ast.unparse(node.args[1])))
-    found.sort(key=lambda pair: source.find(pair[0]))
-    return found
 
 
 def strip_solutions(source):
@@ -70,32 +49,83 @@ def strip_solutions(source):
     return stubbed, count
 
 
-def generate_exercise(solution_path, exercise_path):
-    """Write the student's version of one solution notebook."""
-    nb = nbformat.read(solution_path, as_version=4)
-    stem = Path(solution_path).stem
-    for index, cell in enumerate(nb.cells):
+def annotate(nb, stem):
+    """Set every cell's nbgrader metadata (and JupyterLab's locks) in place.
+
+    Also writes each exercise's points into its heading (``## Exercise 2
+    (1 point): `sigmoid_backward```), from the same ``EXERCISES[id].points``.
+
+    A cell with solution markers is the student's (``solution``; it may be
+    edited, not deleted); a code cell whose own statement is one
+    ``check("id", fn)`` is an autograded test (``grade``, worth that
+    exercise's points); every other cell is read-only (``locked``). Grade ids
+    name what a cell holds, so they survive inserting cells. Raises
+    ValueError for a cell that checks several exercises (nbgrader scores a
+    cell by its one displayed value) or mixes a check with a solution.
+    """
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _HEADING.sub(_heading_with_points, cell.source)
         cell.metadata.pop("nbgrader", None)
+        cell.metadata.pop("editable", None)
+        cell.metadata.pop("deletable", None)
         cell.metadata.pop("execution", None)  # run timestamps, if any
-        if cell.cell_type != "code":
-            continue
-        cell.outputs = []
-        cell.execution_count = None
-        source, count = strip_solutions(cell.source)
-        cell.source = source
-        checked = [exercise_id for exercise_id, _ in check_calls(source, top_level_only=True)]
-        if count:
-            cell.metadata["nbgrader"] = _nbgrader(f"{stem}_solution_{index}", solution=True)
-        elif checked:
-            cell.metadata["nbgrader"] = _nbgrader(f"check_{'_'.join(checked)}", grade=True,
-                                                  points=len(checked))
+        solution = cell.cell_type == "code" and BEGIN in cell.source
+        checked = ([exercise_id for exercise_id, _ in check_calls(cell.source, top_level_only=True)]
+                   if cell.cell_type == "code" else [])
+        if solution and checked or len(checked) > 1:
+            raise ValueError(f"{stem}: a grading cell must hold exactly one check and no "
+                             f"solution; split this cell:\n{cell.source}")
+        if solution:
+            names = sorted(_defined_names(cell.source))
+            grade_id = "solution_" + ("_".join(names) if names else cell.id)
+            cell.metadata["nbgrader"] = _new_nbgrader_metadata(grade_id, solution=True)
+            cell.metadata["deletable"] = False
+        else:
+            if checked:
+                cell.metadata["nbgrader"] = _new_nbgrader_metadata(
+                    f"check_{checked[0]}", grade=True, points=exercise_points(checked[0]))
+            else:
+                cell.metadata["nbgrader"] = _new_nbgrader_metadata(f"cell_{cell.id}")
+            cell.metadata["editable"] = False
+            cell.metadata["deletable"] = False
     nb.metadata.pop("widgets", None)
-    Path(exercise_path).parent.mkdir(parents=True, exist_ok=True)
-    nbformat.validate(nb)
-    nbformat.write(nb, exercise_path)
+    return nb
 
 
-def _nbgrader(grade_id, *, solution=False, grade=False, points=0):
+# "## Exercise 2: `sigmoid_backward` ..." or "## Exercise 2 (1 point): `sigmoid_backward` ..."
+_HEADING = re.compile(r"^(#+ (?:Challenge e|E)xercise \d+)(?: \([\d.]+ points?\))?(: `(\w+)`)",
+                      re.MULTILINE)
+
+
+def _heading_with_points(match):
+    """An exercise's heading, stating the points its check is worth."""
+    from bplib.grading import EXERCISES
+
+    if match.group(3) not in EXERCISES:
+        return match.group(0)
+    points = exercise_points(match.group(3))
+    shown = f"{points:g} point" + ("" if points == 1 else "s")
+    return f"{match.group(1)} ({shown}){match.group(2)}"
+
+
+def exercise_points(exercise_id):
+    """The points of an exercise: ``EXERCISES[id].points`` (1 where it has none)."""
+    from bplib.grading import EXERCISES
+
+    return getattr(EXERCISES[exercise_id], "points", 1)
+
+
+def _defined_names(source):
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {node.name for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+
+def _new_nbgrader_metadata(grade_id, *, solution=False, grade=False, points=0):
     meta = {"grade_id": grade_id, "schema_version": 3, "solution": solution,
             "grade": grade, "locked": not solution, "task": False}
     if grade:
@@ -103,14 +133,82 @@ def _nbgrader(grade_id, *, solution=False, grade=False, points=0):
     return meta
 
 
-def generate_exercises(solutions_dir="solutions", exercises_dir="exercises"):
-    """Regenerate every exercise notebook; returns the paths written."""
-    written = []
+def exercise_from(solution_nb, stem):
+    """The student's version of a solution notebook (a new notebook)."""
+    nb = annotate(nbformat.from_dict(json.loads(json.dumps(solution_nb))), stem)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+            cell.source, _ = strip_solutions(cell.source)
+    nb.metadata["bplib"] = {"generated": _fingerprint(nb)}
+    nbformat.validate(nb)
+    return nb
+
+
+def _fingerprint(nb):
+    """A hash of a notebook's cells (types and sources): what a student changes."""
+    cells = [[cell.cell_type, cell.source] for cell in nb.cells]
+    return hashlib.sha256(json.dumps(cells).encode()).hexdigest()[:16]
+
+
+def generate_exercise(solution_path, exercise_path):
+    """Write the student's version of one solution notebook (always)."""
+    nb = exercise_from(nbformat.read(solution_path, as_version=4), Path(solution_path).stem)
+    Path(exercise_path).parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, exercise_path)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What ``generate_exercises`` did with one exercise notebook."""
+
+    path: Path
+    action: str  # "wrote", "unchanged" or "skipped"
+    reason: str = ""
+
+    def __str__(self):
+        return f"{self.action} {self.path}" + (f": {self.reason}" if self.reason else "")
+
+
+def generate_exercises(solutions_dir="solutions", exercises_dir="exercises", force=False):
+    """Regenerate every exercise notebook; returns a Generated record per notebook.
+
+    Also stores the computed nbgrader metadata in each solution notebook. An
+    existing exercise notebook is overwritten only when it is still what the
+    last generation wrote (its cells match the fingerprint stored in it):
+    one that somebody changed is skipped unless ``force``.
+    """
+    done = []
     for solution in sorted(Path(solutions_dir).glob("*.ipynb")):
+        source = nbformat.read(solution, as_version=4)
+        annotated = annotate(nbformat.from_dict(json.loads(json.dumps(source))), solution.stem)
+        if annotated != source:
+            nbformat.write(annotated, solution)
         target = Path(exercises_dir) / solution.name
-        generate_exercise(solution, target)
-        written.append(target)
-    return written
+        fresh = exercise_from(annotated, solution.stem)
+        old = _read_or_none(target)
+        if old == fresh:
+            done.append(Generated(target, "unchanged"))
+            continue
+        if old is not None and not force and \
+                old.metadata.get("bplib", {}).get("generated") != _fingerprint(old):
+            done.append(Generated(target, "skipped", "it was changed since it was generated "
+                                  "(somebody's work?); use --force to overwrite it"))
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(fresh, target)
+        done.append(Generated(target, "wrote"))
+    return done
+
+
+def _read_or_none(path):
+    try:
+        return nbformat.read(path, as_version=4)
+    except FileNotFoundError:
+        return None
+    except Exception:  # unreadable: treat as somebody's file, never overwrite silently
+        return nbformat.v4.new_notebook()
 
 
 def execute_notebook(path, timeout=120):

@@ -178,3 +178,89 @@ def make_submissions(release_dir, folder):
     expected["empty"] = {"status": "invalid-notebook", "points": dict.fromkeys(EXERCISES, 0),
                          "flags": set()}
     return expected
+
+
+# --------------------------------------------------------------------------
+# A class of two released notebooks, downloaded from learning platforms
+# --------------------------------------------------------------------------
+
+NAME2 = "11_gradient_checking.ipynb"
+
+RELATIVE_ERROR = '''def relative_error(a, b):
+    """max|a - b| / (max|a| + max|b|); 0.0 when both are all zeros."""
+    ### BEGIN SOLUTION
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    scale = np.max(np.abs(a), initial=0.0) + np.max(np.abs(b), initial=0.0)
+    return 0.0 if scale == 0 else float(np.max(np.abs(a - b)) / scale)
+    ### END SOLUTION'''
+
+
+def second_solution_notebook():
+    nb = new_notebook(cells=[new_markdown_cell("# Gradient checking"), new_code_cell(SETUP),
+                             new_code_cell(RELATIVE_ERROR),
+                             new_code_cell('check("relative_error", relative_error)')])
+    nb.metadata["kernelspec"] = solution_notebook().metadata["kernelspec"]
+    return nb
+
+
+def make_two_notebook_release(root):
+    """A release of two notebooks (3 + 1 points) under root."""
+    release = make_release(root)
+    solution = Path(root) / "solutions" / NAME2
+    nbformat.write(second_solution_notebook(), solution)
+    generate_exercise(solution, release / NAME2)
+    return release
+
+
+def solved_second(release_dir):
+    nb = read(Path(release_dir) / NAME2)
+    code = RELATIVE_ERROR.replace("    ### BEGIN SOLUTION\n", "").replace(
+        "\n    ### END SOLUTION", "")
+    next(c for c in nb.cells if "def relative_error(" in c.source).source = code
+    return nb
+
+
+def make_class(release_dir, folder):
+    """A class as learning platforms download it; returns {student: {notebook: points}}
+    for the notebooks graded (the others are missing)."""
+    import os
+    import time
+
+    folder = Path(folder)
+    # Canvas: flat files named name_[late_]<id>_<id>_<file>
+    write(solved(release_dir), folder / f"smithjohn_12345_6789001_{NAME}")
+    write(solved_second(release_dir), folder / f"smithjohn_late_12345_6789002_{NAME2}")
+    # Moodle: a folder per student, <Full Name>_<id>_assignsubmission_file_
+    write(solved(release_dir, wrong=("sigmoid_backward",)),
+          folder / "Jane Doe_4242_assignsubmission_file_" / NAME)
+    # a complete notebook and a newer blank copy; Jupyter's checkpoint; macOS's junk
+    write(solved(release_dir), folder / "dup" / NAME)
+    blank = write(read(Path(release_dir) / NAME), folder / "dup" / "06_activations-Copy1.ipynb")
+    write(read(Path(release_dir) / NAME),
+          folder / "dup" / ".ipynb_checkpoints" / "06_activations-checkpoint.ipynb")
+    (folder / "__MACOSX" / "dup").mkdir(parents=True)
+    (folder / "__MACOSX" / "dup" / f"._{NAME}").write_bytes(b"\x00\x05\x16\x07 Mac OS X")
+    (folder / "dup" / f"._{NAME}").write_bytes(b"\x00\x05\x16\x07 Mac OS X")
+    # two renamed copies (matched by their cells): the newest is graded
+    older = solved(release_dir, wrong=("relu_backward",))
+    for k, cell in enumerate(older.cells):
+        cell["id"] = f"older{k}"
+    older_path = write(older, folder / "newest" / "first try.ipynb")
+    newer_path = write(solved(release_dir), folder / "newest" / "second try.ipynb")
+    now = time.time()
+    os.utime(older_path, (now - 3600, now - 3600))
+    os.utime(newer_path, (now - 60, now - 60))
+    os.utime(blank, (now, now))  # the blank copy is the newest, but not the released name
+    # a function that never returns, called again by the course's own demo cell
+    looping = solved(release_dir)
+    cell_defining(looping, "relu_backward").source = (
+        "def relu_backward(z, dout):\n    while True:\n        pass")
+    write(looping, folder / "looper" / NAME)
+    return {"smithjohn": {NAME: 3, NAME2: 1}, "Jane Doe": {NAME: 2}, "dup": {NAME: 3},
+            "newest": {NAME: 3}, "looper": {NAME: 2}}
+
+
+def safe(student):
+    """The results file stem of a student."""
+    from bplib.classroom.report import safe_name
+    return safe_name(student)

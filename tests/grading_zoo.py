@@ -173,6 +173,12 @@ def neuron_ignores_dy(x, w, b, dy):
     return on * w, on * x, on
 
 
+def neuron_slope_one_at_zero(x, w, b, dy):
+    s = x @ w + b
+    ds = dy if s >= 0 else 0.0
+    return ds * w, ds * x, ds
+
+
 def neuron_db_array(x, w, b, dy):
     ds = dy if x @ w + b > 0 else 0.0
     return ds * w, ds * x, np.array([ds])
@@ -235,6 +241,10 @@ def relu_1d_loop(z, dout):
         if z[i] > 0:
             dz[i] = dout[i]
     return dz
+
+
+def relu_slope_one_at_zero(z, dout):
+    return dout * (z >= 0)
 
 
 def relu_wrong_sign(z, dout):
@@ -529,6 +539,7 @@ def bce_clipped(p, y):
 
 
 def bce_where_two_terms(p, y):
+    p = np.clip(p, 1e-12, 1 - 1e-12)
     n = np.size(p)
     loss = np.sum(np.where(y == 1, -np.log(p), -np.log1p(-p))) / n
     dp = -(y / p - (1 - y) / (1 - p)) / n
@@ -536,7 +547,7 @@ def bce_where_two_terms(p, y):
 
 
 def bce_loop(p, y):
-    fp, fy = p.ravel(), y.ravel()
+    fp, fy = np.clip(p, 1e-12, 1 - 1e-12).ravel(), y.ravel()
     n = fp.size
     total, grad = 0.0, np.zeros(n)
     for i in range(n):
@@ -1164,6 +1175,7 @@ BUGGY = {
         ("dx_dw_swapped", neuron_swapped, "swapped dx and dw"),
         ("ignores_dy", neuron_ignores_dy, "upstream gradient dy"),
         ("db_is_an_array", neuron_db_array, "single number"),
+        ("slope_one_at_zero", neuron_slope_one_at_zero, "kink is taken as 0"),
     ],
     "relu_backward": [
         ("output_times_dout", relu_output_times_dout, "activation's output"),
@@ -1173,6 +1185,7 @@ BUGGY = {
         ("in_place", relu_in_place, "in place"),
         ("one_dimensional_loop", relu_1d_loop, "one-dimensional"),
         ("wrong_sign", relu_wrong_sign, "wrong sign"),
+        ("slope_one_at_zero", relu_slope_one_at_zero, "slope at its kink is taken as 0"),
     ],
     "sigmoid_backward": [
         ("naive_exp_overflow", sigmoid_naive_exp, "overflow"),
@@ -1277,3 +1290,724 @@ BUGGY = {
         ("absolute_difference", relerr_absolute, "scale of the gradients"),
     ],
 }
+
+
+# ==========================================================================
+# The exercises added with issue 10
+# ==========================================================================
+
+# --- value: a class Value -------------------------------------------------
+
+class ValueMicrograd:
+    """micrograd's style: _prev and a closure per node (new nodes of the same class);
+    micrograd's recursive topological sort would fail the deep chain, so this one
+    builds the order with a stack."""
+
+    def __init__(self, data, _children=()):
+        self.data = float(data)
+        self.grad = 0.0
+        self._prev = set(_children)
+        self._backward = lambda: None
+
+    def __add__(self, other):
+        other = other if isinstance(other, ValueMicrograd) else type(self)(other)
+        out = type(self)(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, ValueMicrograd) else type(self)(other)
+        out = type(self)(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def __pow__(self, k):
+        out = type(self)(self.data ** k, (self,))
+
+        def _backward():
+            self.grad += k * self.data ** (k - 1) * out.grad
+        out._backward = _backward
+        return out
+
+    def exp(self):
+        out = type(self)(math.exp(self.data), (self,))
+
+        def _backward():
+            self.grad += out.data * out.grad
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = type(self)(t, (self,))
+
+        def _backward():
+            self.grad += (1 - t * t) * out.grad
+        out._backward = _backward
+        return out
+
+    def relu(self):
+        out = type(self)(self.data if self.data > 0 else 0.0, (self,))
+
+        def _backward():
+            self.grad += (out.data > 0) * out.grad
+        out._backward = _backward
+        return out
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __truediv__(self, other):
+        return self * other ** -1
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def __rsub__(self, other):
+        return other + (-self)
+
+    def __rtruediv__(self, other):
+        return other * self ** -1
+
+    def backward(self):
+        topo, visited, stack = [], set(), [(self, iter(self._prev))]
+        visited.add(self)
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                topo.append(node)
+                stack.pop()
+            elif child not in visited:
+                visited.add(child)
+                stack.append((child, iter(child._prev)))
+        self.grad = 1.0
+        for node in reversed(topo):
+            node._backward()
+
+
+class ValueOpsTable:
+    """Local derivatives as data: each node keeps (parent, local gradient) pairs,
+    and backward sorts nodes by creation number (children are always older)."""
+
+    counter = 0
+
+    def __init__(self, data, parents=()):
+        self.data = float(data)
+        self.grad = 0.0
+        self.parents = parents  # ((node, d self / d node), ...)
+        ValueOpsTable.counter += 1
+        self.number = ValueOpsTable.counter
+
+    @staticmethod
+    def lift(x):
+        return x if isinstance(x, ValueOpsTable) else ValueOpsTable(x)
+
+    def __add__(self, o):
+        o = self.lift(o)
+        return ValueOpsTable(self.data + o.data, ((self, 1.0), (o, 1.0)))
+
+    __radd__ = __add__
+
+    def __mul__(self, o):
+        o = self.lift(o)
+        return ValueOpsTable(self.data * o.data, ((self, o.data), (o, self.data)))
+
+    __rmul__ = __mul__
+
+    def __sub__(self, o):
+        o = self.lift(o)
+        return ValueOpsTable(self.data - o.data, ((self, 1.0), (o, -1.0)))
+
+    def __rsub__(self, o):
+        return self.lift(o) - self
+
+    def __truediv__(self, o):
+        o = self.lift(o)
+        return ValueOpsTable(self.data / o.data,
+                             ((self, 1.0 / o.data), (o, -self.data / o.data ** 2)))
+
+    def __rtruediv__(self, o):
+        return self.lift(o) / self
+
+    def __pow__(self, k):
+        return ValueOpsTable(self.data ** k, ((self, k * self.data ** (k - 1)),))
+
+    def __neg__(self):
+        return ValueOpsTable(-self.data, ((self, -1.0),))
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        return ValueOpsTable(t, ((self, 1.0 - t * t),))
+
+    def exp(self):
+        e = math.exp(self.data)
+        return ValueOpsTable(e, ((self, e),))
+
+    def relu(self):
+        return ValueOpsTable(max(self.data, 0.0), ((self, 1.0 if self.data > 0 else 0.0),))
+
+    def backward(self):
+        nodes, stack, seen = [], [self], {id(self)}
+        while stack:
+            node = stack.pop()
+            nodes.append(node)
+            for parent, _ in node.parents:
+                if id(parent) not in seen:
+                    seen.add(id(parent))
+                    stack.append(parent)
+        self.grad = 1.0
+        for node in sorted(nodes, key=lambda n: -n.number):
+            for parent, local in node.parents:
+                parent.grad += local * node.grad
+
+
+class ValueRecursiveSort(ValueMicrograd):
+    """micrograd's recursive build_topo: fails past Python's recursion limit."""
+
+    def backward(self):
+        topo, visited = [], set()
+
+        def build_topo(v):
+            if v not in visited:
+                visited.add(v)
+                for child in v._prev:
+                    build_topo(child)
+                topo.append(v)
+        build_topo(self)
+        self.grad = 1.0
+        for node in reversed(topo):
+            node._backward()
+
+
+class ValueAssigns(ValueMicrograd):
+    """self.grad = ... instead of += in __mul__ and __add__."""
+
+    def __add__(self, other):
+        other = other if isinstance(other, ValueMicrograd) else ValueAssigns(other)
+        out = ValueAssigns(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad = out.grad
+            other.grad = out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, ValueMicrograd) else ValueAssigns(other)
+        out = ValueAssigns(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad = other.data * out.grad
+            other.grad = self.data * out.grad
+        out._backward = _backward
+        return out
+
+
+class ValueNoRadd(ValueMicrograd):
+    """Forgot __radd__ and friends: 2.0 + a fails."""
+
+    __radd__ = __rmul__ = __rsub__ = __rtruediv__ = None
+
+
+class ValueTanhOfInput(ValueMicrograd):
+    def tanh(self):
+        out = type(self)(math.tanh(self.data), (self,))
+
+        def _backward():
+            self.grad += (1 - self.data ** 2) * out.grad
+        out._backward = _backward
+        return out
+
+
+class ValueRsubSwapped(ValueMicrograd):
+    def __rsub__(self, other):
+        return self - other
+
+
+# --- dense_layer: a class Dense --------------------------------------------
+
+class DenseCS231n:
+    """CS231n's style: forward returns the output and caches (X, W, b)."""
+
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, X):
+        self.cache = (X, self.W, self.b)
+        return X.dot(self.W) + self.b
+
+    def backward(self, dZ):
+        X, W, b = self.cache
+        self.dW = X.T.dot(dZ)
+        self.db = np.sum(dZ, axis=0)
+        return dZ.dot(W.T)
+
+
+class DenseEinsum:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+        self.dW = np.zeros_like(W)
+        self.db = np.zeros_like(b)
+
+    def forward(self, X):
+        self.inputs = X.copy()
+        return np.einsum("nd,dm->nm", X, self.W) + self.b
+
+    def backward(self, dZ):
+        self.dW = np.einsum("nd,nm->dm", self.inputs, dZ)
+        self.db = np.einsum("nm->m", dZ)
+        return np.einsum("nm,dm->nd", dZ, self.W)
+
+
+class DenseAccumulates(DenseEinsum):
+    def backward(self, dZ):
+        self.dW += self.inputs.T @ dZ
+        self.db += dZ.sum(axis=0)
+        return dZ @ self.W.T
+
+
+class DenseStaleX:
+    def __init__(self, W, b):
+        self.W, self.b, self.X = W, b, None
+
+    def forward(self, X):
+        if self.X is None:
+            self.X = X
+        return X @ self.W + self.b
+
+    def backward(self, dZ):
+        self.dW = self.X.T @ dZ
+        self.db = dZ.sum(axis=0)
+        return dZ @ self.W.T
+
+
+class DenseDWTransposed(DenseCS231n):
+    def backward(self, dZ):
+        dX = super().backward(dZ)
+        self.dW = dZ.T @ self.cache[0]
+        return dX
+
+
+class DenseDbMean(DenseCS231n):
+    def backward(self, dZ):
+        dX = super().backward(dZ)
+        self.db = dZ.mean(axis=0)
+        return dX
+
+
+class DenseUpdatesW(DenseCS231n):
+    def backward(self, dZ):
+        dX = super().backward(dZ)
+        self.W -= 0.1 * self.dW
+        return dX
+
+
+# --- elu_backward -----------------------------------------------------------
+
+def elu_where_minimum(z, dout, alpha=1.0):
+    return dout * np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0)))
+
+
+def elu_mask_assign(z, dout, alpha=1.0):
+    slope = np.ones_like(z)
+    negative = z <= 0
+    slope[negative] = alpha * np.exp(z[negative])
+    return dout * slope
+
+
+def elu_output_plus_alpha(z, dout, alpha=1.0):
+    # for z <= 0 the slope alpha exp(z) is ELU(z) + alpha
+    out = np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0.0)))
+    return dout * np.where(z > 0, 1.0, out + alpha)
+
+
+def elu_naive_exp(z, dout, alpha=1.0):
+    return dout * np.where(z > 0, 1.0, alpha * np.exp(z))
+
+
+def elu_forgets_alpha(z, dout, alpha=1.0):
+    return dout * np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0)))
+
+
+def elu_slope_is_activation(z, dout, alpha=1.0):
+    return dout * np.where(z > 0, 1.0, alpha * np.expm1(np.minimum(z, 0.0)))
+
+
+def elu_relu_like(z, dout, alpha=1.0):
+    return dout * (z > 0)
+
+
+# --- gelu_backward ------------------------------------------------------------
+
+C_GELU = math.sqrt(2 / math.pi)
+
+
+def gelu_product_rule(z, dout):
+    u = C_GELU * (z + 0.044715 * z ** 3)
+    t = np.tanh(u)
+    du = C_GELU * (1 + 3 * 0.044715 * z ** 2)
+    return dout * (0.5 * (1 + t) + 0.5 * z * (1 - t ** 2) * du)
+
+
+def gelu_expanded(z, dout):
+    t = np.tanh(0.7978845608028654 * (z + 0.044715 * z * z * z))
+    sech2 = 1.0 - t * t
+    return dout * (0.5 + 0.5 * t + (0.3989422804014327 * z + 0.0535161 * z ** 3) * sech2)
+
+
+def gelu_via_sigmoid(z, dout):
+    # 0.5 (1 + tanh(u)) = sigmoid(2u), and 1 - tanh(u)^2 = 4 s (1 - s)
+    u = C_GELU * (z + 0.044715 * z ** 3)
+    s = _stable_sigmoid(2 * u)
+    return dout * (s + z * 2 * s * (1 - s) * C_GELU * (1 + 3 * 0.044715 * z ** 2))
+
+
+def gelu_cosh_overflow(z, dout):
+    u = C_GELU * (z + 0.044715 * z ** 3)
+    return dout * (0.5 * (1 + np.tanh(u))
+                   + 0.5 * z * C_GELU * (1 + 3 * 0.044715 * z ** 2) / np.cosh(u) ** 2)
+
+
+def gelu_no_product_rule(z, dout):
+    return dout * 0.5 * (1 + np.tanh(C_GELU * (z + 0.044715 * z ** 3)))
+
+
+def gelu_no_inner_derivative(z, dout):
+    t = np.tanh(C_GELU * (z + 0.044715 * z ** 3))
+    return dout * (0.5 * (1 + t) + 0.5 * z * (1 - t ** 2) * C_GELU)
+
+
+def gelu_exact_erf(z, dout):
+    Phi = 0.5 * (1 + np.vectorize(math.erf)(z / math.sqrt(2)))
+    phi = np.exp(-0.5 * np.minimum(z ** 2, 1e4)) / math.sqrt(2 * math.pi)
+    return dout * (Phi + z * phi)
+
+
+# --- sgd_momentum_step --------------------------------------------------------
+
+def momentum_comprehension(params, grads, velocity, lr, mu):
+    v = {k: mu * velocity[k] - lr * grads[k] for k in params}
+    return {k: params[k] + v[k] for k in params}, v
+
+
+def momentum_loop_copies(params, grads, velocity, lr, mu):
+    new_params, new_velocity = {}, {}
+    for name, p in params.items():
+        v = velocity[name].copy()
+        v *= mu
+        v -= lr * grads[name]
+        new_velocity[name] = v
+        new_params[name] = p.copy() + v
+    return new_params, new_velocity
+
+
+def momentum_in_place(params, grads, velocity, lr, mu):
+    for k in params:
+        velocity[k] *= mu
+        velocity[k] -= lr * grads[k]
+        params[k] += velocity[k]
+    return params, velocity
+
+
+def momentum_old_velocity(params, grads, velocity, lr, mu):
+    new_v = {k: mu * velocity[k] - lr * grads[k] for k in params}
+    return {k: params[k] + velocity[k] for k in params}, new_v
+
+
+def momentum_plus_gradient(params, grads, velocity, lr, mu):
+    v = {k: mu * velocity[k] + lr * grads[k] for k in params}
+    return {k: params[k] + v[k] for k in params}, v
+
+
+def momentum_swapped_outputs(params, grads, velocity, lr, mu):
+    v = {k: mu * velocity[k] - lr * grads[k] for k in params}
+    return v, {k: params[k] + v[k] for k in params}
+
+
+# --- deep_backprop --------------------------------------------------------------
+
+def deep_loop_cache(X, y, params):
+    N = X.shape[0]
+    activations, pre = [X], []
+    for l, (W, b) in enumerate(params):
+        Z = activations[-1] @ W + b
+        pre.append(Z)
+        activations.append(Z if l == len(params) - 1 else np.maximum(Z, 0))
+    logits = activations[-1]
+    log_p = _log_softmax_rows(logits)
+    loss = -log_p[np.arange(N), y].mean()
+    dZ = np.exp(log_p)
+    dZ[np.arange(N), y] -= 1
+    dZ /= N
+    grads = [None] * len(params)
+    for l in range(len(params) - 1, -1, -1):
+        grads[l] = (activations[l].T @ dZ, dZ.sum(axis=0))
+        if l > 0:
+            dZ = (dZ @ params[l][0].T) * (pre[l - 1] > 0)
+    return float(loss), grads
+
+
+def deep_recursive(X, y, params):
+    """Each layer's backward through recursion on the rest of the network."""
+    N, C = len(y), params[-1][0].shape[1]
+    onehot = np.eye(C)[y]
+
+    def go(A, layers):
+        W, b = layers[0]
+        Z = A @ W + b
+        if len(layers) == 1:
+            m = Z.max(axis=1, keepdims=True)
+            lse = m[:, 0] + np.log(np.exp(Z - m).sum(axis=1))
+            loss = np.mean(lse - (Z * onehot).sum(axis=1))
+            dZ = (np.exp(Z - m) / np.exp(Z - m).sum(axis=1, keepdims=True) - onehot) / N
+            return loss, dZ @ W.T, [(A.T @ dZ, dZ.sum(axis=0))]
+        H = np.where(Z > 0, Z, 0.0)
+        loss, dH, rest = go(H, layers[1:])
+        dZ = dH * (H > 0)
+        return loss, dZ @ W.T, [(A.T @ dZ, dZ.sum(axis=0))] + rest
+
+    loss, _, grads = go(X, list(params))
+    return float(loss), grads
+
+
+def deep_reversed_grads(X, y, params):
+    loss, grads = deep_loop_cache(X, y, params)
+    return loss, grads[::-1]
+
+
+def deep_relu_on_last(X, y, params):
+    N = len(y)
+    A, cache = X, []
+    for W, b in params:
+        Z = A @ W + b
+        cache.append((A, Z))
+        A = np.maximum(Z, 0)
+    log_p = _log_softmax_rows(A)
+    loss = -log_p[np.arange(N), y].mean()
+    dA = np.exp(log_p)
+    dA[np.arange(N), y] -= 1
+    dA /= N
+    grads = []
+    for (A_prev, Z), (W, b) in zip(reversed(cache), reversed(params)):
+        dZ = dA * (Z > 0)
+        grads.insert(0, (A_prev.T @ dZ, dZ.sum(axis=0)))
+        dA = dZ @ W.T
+    return float(loss), grads
+
+
+def deep_no_mean(X, y, params):
+    loss, grads = deep_loop_cache(X, y, params)
+    return loss * len(y), [(dW * len(y), db * len(y)) for dW, db in grads]
+
+
+def deep_naive_softmax(X, y, params):
+    A = X
+    for l, (W, b) in enumerate(params):
+        A = A @ W + b if l == len(params) - 1 else np.maximum(A @ W + b, 0)
+    p = np.exp(A) / np.exp(A).sum(axis=1, keepdims=True)
+    return float(-np.mean(np.log(p[np.arange(len(y)), y]))), deep_loop_cache(X, y, params)[1]
+
+
+def deep_updates_params(X, y, params):
+    loss, grads = deep_loop_cache(X, y, params)
+    for (W, b), (dW, db) in zip(params, grads):
+        W -= 0.5 * dW
+    return loss, grads
+
+
+# --- batchnorm_backward -----------------------------------------------------------
+
+def bn_graph_steps(x, gamma, beta, dout, eps=1e-5):
+    """Node by node through the computational graph (Kratzert's staged version)."""
+    N = x.shape[0]
+    mu = x.mean(axis=0)
+    xmu = x - mu
+    sq = xmu ** 2
+    var = sq.mean(axis=0)
+    sqrtvar = np.sqrt(var + eps)
+    ivar = 1.0 / sqrtvar
+    xhat = xmu * ivar
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * xhat).sum(axis=0)
+    dxhat = dout * gamma
+    divar = (dxhat * xmu).sum(axis=0)
+    dxmu1 = dxhat * ivar
+    dsqrtvar = -divar / sqrtvar ** 2
+    dvar = 0.5 * dsqrtvar / sqrtvar
+    dsq = np.ones_like(sq) * dvar / N
+    dxmu2 = 2 * xmu * dsq
+    dx1 = dxmu1 + dxmu2
+    dmu = -dx1.sum(axis=0)
+    dx2 = np.ones_like(x) * dmu / N
+    return dx1 + dx2, dgamma, dbeta
+
+
+def bn_compact(x, gamma, beta, dout, eps=1e-5):
+    N = len(x)
+    xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + eps)
+    dxhat = dout * gamma
+    dx = (N * dxhat - dxhat.sum(0) - xhat * (dxhat * xhat).sum(0)) / (N * np.sqrt(x.var(0) + eps))
+    return dx, (dout * xhat).sum(0), dout.sum(0)
+
+
+def bn_constant_statistics(x, gamma, beta, dout, eps=1e-5):
+    std = np.sqrt(x.var(0) + eps)
+    xhat = (x - x.mean(0)) / std
+    return dout * gamma / std, (dout * xhat).sum(0), dout.sum(0)
+
+
+def bn_no_variance_path(x, gamma, beta, dout, eps=1e-5):
+    std = np.sqrt(x.var(0) + eps)
+    xhat = (x - x.mean(0)) / std
+    dxhat = dout * gamma
+    return (dxhat - dxhat.mean(0)) / std, (dout * xhat).sum(0), dout.sum(0)
+
+
+def bn_unbiased_variance(x, gamma, beta, dout, eps=1e-5):
+    std = np.sqrt(x.var(0, ddof=1) + eps)
+    xhat = (x - x.mean(0)) / std
+    dxhat = dout * gamma
+    dx = (dxhat - dxhat.mean(0) - xhat * (dxhat * xhat).mean(0)) / std
+    return dx, (dout * xhat).sum(0), dout.sum(0)
+
+
+def bn_dgamma_without_xhat(x, gamma, beta, dout, eps=1e-5):
+    dx, _, dbeta = bn_compact(x, gamma, beta, dout, eps)
+    return dx, dout.sum(0), dbeta
+
+
+# --- digits_network -----------------------------------------------------------------
+
+def digits_full_batch(X_train, y_train):
+    """Large batches of 256 with momentum on a 64-32-10 network."""
+    rng = np.random.default_rng(1)
+    params = [(rng.standard_normal((64, 32)) * np.sqrt(2 / 64), np.zeros(32)),
+              (rng.standard_normal((32, 10)) * np.sqrt(2 / 32), np.zeros(10))]
+    velocity = [(0.0, 0.0), (0.0, 0.0)]
+    for step in range(150):
+        rows = rng.choice(len(X_train), size=256, replace=False)
+        _, grads = deep_loop_cache(X_train[rows], y_train[rows], params)
+        velocity = [(0.9 * vW - 0.5 * dW, 0.9 * vb - 0.5 * db)
+                    for (vW, vb), (dW, db) in zip(velocity, grads)]
+        params = [(W + vW, b + vb) for (W, b), (vW, vb) in zip(params, velocity)]
+    return params
+
+
+def digits_minibatch_deep(X_train, y_train):
+    """Three layers, mini-batches of 32, plain SGD."""
+    rng = np.random.default_rng(2)
+    sizes = [64, 48, 32, 10]
+    params = [(rng.standard_normal((a, b)) * np.sqrt(2 / a), np.zeros(b))
+              for a, b in zip(sizes[:-1], sizes[1:])]
+    for epoch in range(15):
+        order = rng.permutation(len(X_train))
+        for start in range(0, len(order), 32):
+            rows = order[start:start + 32]
+            _, grads = deep_recursive(X_train[rows], y_train[rows], params)
+            params = [(W - 0.3 * dW, b - 0.3 * db) for (W, b), (dW, db) in zip(params, grads)]
+    return params
+
+
+def digits_undertrained(X_train, y_train):
+    """Too few steps with too small a learning rate: partial credit at best."""
+    rng = np.random.default_rng(3)
+    params = [(rng.standard_normal((64, 10)) * 0.01, np.zeros(10))]
+    for step in range(3):
+        _, grads = deep_loop_cache(X_train, y_train, params)
+        params = [(W - 0.05 * dW, b - 0.05 * db) for (W, b), (dW, db) in zip(params, grads)]
+    return params
+
+
+def digits_untrained(X_train, y_train):
+    rng = np.random.default_rng(4)
+    return [(rng.standard_normal((64, 10)), np.zeros(10))]
+
+
+def digits_wrong_output_size(X_train, y_train):
+    return [(np.zeros((64, 9)), np.zeros(9))]
+
+
+CORRECT.update({
+    "value": [("micrograd_closures_iterative_topo", ValueMicrograd),
+              ("local_gradients_as_data", ValueOpsTable)],
+    "dense_layer": [("cs231n_cache", DenseCS231n), ("einsum_copies_X", DenseEinsum)],
+    "elu_backward": [("where_minimum", elu_where_minimum), ("mask_assign", elu_mask_assign),
+                     ("output_plus_alpha", elu_output_plus_alpha)],
+    "gelu_backward": [("product_rule", gelu_product_rule), ("expanded", gelu_expanded),
+                      ("via_sigmoid", gelu_via_sigmoid)],
+    "sgd_momentum_step": [("comprehension", momentum_comprehension),
+                          ("loop_copies", momentum_loop_copies)],
+    "deep_backprop": [("loop_cache", deep_loop_cache), ("recursive", deep_recursive)],
+    "batchnorm_backward": [("graph_steps", bn_graph_steps), ("compact", bn_compact)],
+    "digits_network": [("full_batch_momentum", digits_full_batch),
+                       ("minibatch_three_layers", digits_minibatch_deep)],
+})
+
+BUGGY.update({
+    "value": [
+        ("recursive_topological_sort", ValueRecursiveSort, "recursion"),
+        ("grad_assigned_not_accumulated", ValueAssigns, "accumulate"),
+        ("no_radd", ValueNoRadd, "__radd__"),
+        ("tanh_slope_of_input", ValueTanhOfInput, "OUTPUT's data"),
+        ("rsub_swapped", ValueRsubSwapped, "other - self"),
+    ],
+    "dense_layer": [
+        ("accumulates_gradients", DenseAccumulates, "not self.dW +="),
+        ("keeps_first_X", DenseStaleX, "latest forward"),
+        ("dW_transposed", DenseDWTransposed, "looks transposed"),
+        ("db_mean", DenseDbMean, "SUM"),
+        ("updates_W_in_backward", DenseUpdatesW, "in place"),
+    ],
+    "elu_backward": [
+        ("naive_exp_overflow", elu_naive_exp, "np.minimum(z, 0)"),
+        ("forgets_alpha", elu_forgets_alpha, "lacks the factor alpha"),
+        ("slope_is_the_activation", elu_slope_is_activation, "the activation itself"),
+        ("relu_slope", elu_relu_like, "as for ReLU"),
+    ],
+    "gelu_backward": [
+        ("cosh_overflow", gelu_cosh_overflow, "tanh never overflows"),
+        ("no_product_rule", gelu_no_product_rule, "product rule"),
+        ("no_inner_derivative", gelu_no_inner_derivative, "inner derivative"),
+        ("exact_erf_gelu", gelu_exact_erf, "tanh form"),
+    ],
+    "sgd_momentum_step": [
+        ("in_place", momentum_in_place, "in place"),
+        ("old_velocity", momentum_old_velocity, "OLD velocity"),
+        ("plus_gradient", momentum_plus_gradient, "wrong sign"),
+        ("swapped_outputs", momentum_swapped_outputs, "parameters come first"),
+    ],
+    "deep_backprop": [
+        ("grads_in_backward_order", deep_reversed_grads, "backward order"),
+        ("relu_on_last_layer", deep_relu_on_last, "last layer too"),
+        ("no_mean", deep_no_mean, "N times too large"),
+        ("naive_softmax_overflow", deep_naive_softmax, "overflow"),
+        ("updates_params_in_place", deep_updates_params, "in place"),
+    ],
+    "batchnorm_backward": [
+        ("constant_mean_and_variance", bn_constant_statistics, "as constants"),
+        ("no_variance_path", bn_no_variance_path, "through the variance"),
+        ("unbiased_variance", bn_unbiased_variance, "unbiased"),
+        ("dgamma_without_xhat", bn_dgamma_without_xhat, "dout * xhat"),
+    ],
+    "digits_network": [
+        ("undertrained", digits_undertrained, "below 95%"),
+        ("untrained", digits_untrained, "below 95%"),
+        ("nine_outputs", digits_wrong_output_size, "one per digit"),
+    ],
+})

@@ -154,8 +154,26 @@ def test_operation_gradients_match_numerical(name, point):
 
 
 def test_pow_needs_a_constant_exponent():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="^only a constant int or float exponent is supported$"):
         Value(2.0) ** Value(3.0)
+    with pytest.raises(TypeError, match="only a constant int or float exponent"):
+        Value(2.0) ** np.array([1.0, 2.0])
+
+
+def test_data_is_stored_as_a_python_float():
+    """Value(np.int64(10)) ** 20 would overflow int64 (and numpy's scalars
+    carry into math.exp and repr their own way): data is a float."""
+    for x in (3, np.int64(10), np.float32(0.1), True):
+        assert type(Value(x).data) is float
+    assert (Value(np.int64(10)) ** 20).data == 1e20
+    assert Value(np.float32(0.5)).data == 0.5
+
+
+def test_relu_slope_at_zero_is_zero_like_functional():
+    for z in (0.0, -0.0):
+        v = Value(z)
+        v.relu().backward()
+        assert v.grad == F.relu_backward(np.array(z), 1.0) == 0.0
 
 
 def test_sigmoid_does_not_overflow():
@@ -191,6 +209,39 @@ def test_a_value_used_twice_gets_both_gradients():
     assert b.grad == 6.0
 
 
+def test_gradients_add_up_over_paths():
+    """Lesson 2's point: a = 3 reaches (a + 1) * a along two paths, and
+    d/da = (a + 1) + a = 7, not 3 (the last path's gradient alone)."""
+    a = Value(3.0)
+    ((a + 1.0) * a).backward()
+    assert a.grad == 7.0
+
+
+ACCUMULATE = {  # op(a), its derivative at a; each used as op(a) * a
+    "add (left)": (lambda a: a + 2.0, lambda x: 1.0),
+    "add (right)": (lambda a: 2.0 + a, lambda x: 1.0),
+    "mul (left)": (lambda a: a * 2.0, lambda x: 2.0),
+    "mul (right)": (lambda a: 2.0 * a, lambda x: 2.0),
+    "pow": (lambda a: a ** 3, lambda x: 3 * x ** 2),
+    "exp": (lambda a: a.exp(), math.exp),
+    "tanh": (lambda a: a.tanh(), lambda x: 1 - math.tanh(x) ** 2),
+    "relu": (lambda a: a.relu(), lambda x: float(x > 0)),
+    "sigmoid": (lambda a: a.sigmoid(), lambda x: math.exp(-x) / (1 + math.exp(-x)) ** 2),
+}
+
+
+@pytest.mark.parametrize("name", list(ACCUMULATE))
+def test_every_operation_adds_its_gradient_to_its_inputs(name):
+    """In g(a) = op(a) * a, the product's backward runs first and gives a the
+    gradient op(a); op's backward must add op'(a) * a to it, not replace it."""
+    op, slope = ACCUMULATE[name]
+    x = 0.7
+    a = Value(x)
+    out = op(a) * a
+    out.backward()
+    assert a.grad == pytest.approx(op(Value(x)).data + slope(x) * x, rel=1e-14)
+
+
 def test_deep_chain_does_not_hit_the_recursion_limit():
     n = 5 * sys.getrecursionlimit()
     x = Value(1.0, label="x")
@@ -224,6 +275,31 @@ def test_topological_order_puts_children_first():
 def test_repr_shows_label_data_and_grad():
     v = Value(1.5, label="w")
     assert repr(v) == "Value(w=1.5, grad=0)"
+    assert Value(2.0).label == "" and repr(Value(2.0)) == "Value(2, grad=0)"
+
+
+def test_each_operation_names_itself_for_the_drawing():
+    a, b = Value(2.0), Value(3.0)
+    ops = [(a + b).op, (a * b).op, (a ** 3).op, (a ** -0.5).op, a.exp().op, a.tanh().op,
+           a.relu().op, a.sigmoid().op]
+    assert ops == ["+", "*", "**3", "**-0.5", "exp", "tanh", "relu", "sigmoid"]
+    assert (a.op, a.children, a.label) == ("", (), "")
+
+
+def test_constants_on_either_side():
+    a = Value(0.7)
+    assert (2.0 + a).data == pytest.approx(2.7, rel=1e-15)
+    assert (2.0 * a).data == pytest.approx(1.4, rel=1e-15)
+    assert (2.0 - a).data == pytest.approx(1.3, rel=1e-15)
+    assert (2.0 / a).data == pytest.approx(2.0 / 0.7, rel=1e-15)
+    assert sum([a, a, a]).data == pytest.approx(2.1, rel=1e-15)  # 0 + a, via __radd__
+
+
+def test_negation_is_one_multiplication_by_minus_one():
+    a = Value(0.7)
+    neg = -a
+    assert neg.op == "*" and neg.data == -0.7
+    assert len(topological_order(neg)) == 3  # a, the constant -1 and the product
 
 
 # --------------------------------------------------------------------------
@@ -256,3 +332,49 @@ def test_draw_graph_on_given_axes_with_title():
     out = draw_graph(a * 2.0, ax=ax, title="tiny")
     assert out is ax
     assert ax.get_title() == "tiny"
+
+
+def _box_positions(ax):
+    """(label, x, y) of every value box drawn, by its label."""
+    return {t.get_text().split(" | ")[0]: t.get_position() for t in ax.texts
+            if " | " in t.get_text()}
+
+
+def test_draw_graph_puts_leaves_in_column_0_and_each_result_one_column_right():
+    x, w, b = Value(2.0, label="x"), Value(-0.5, label="w"), Value(0.3, label="b")
+    xw = x * w
+    xw.label = "xw"
+    s = xw + b
+    s.label = "s"
+    y = s.tanh()
+    y.label = "y"
+    ax = draw_graph(y)
+    pos = _box_positions(ax)
+    assert {k: p[0] for k, p in pos.items()} == {
+        "x": 0.0, "w": 0.0, "b": 0.0, "xw": 3.0, "s": 6.0, "y": 9.0}
+    assert ax.get_xlim() == (-1.7, 10.0)
+
+
+def test_draw_graph_sizes_its_figure_by_columns_and_rows():
+    x, w, b = Value(2.0, label="x"), Value(-0.5, label="w"), Value(0.3, label="b")
+    ax = draw_graph((x * w + b).tanh())  # 4 columns, at most 3 rows
+    np.testing.assert_allclose(ax.figure.get_size_inches(), [2.6 * 4 + 1, 1.2 * 3 + 1])
+    y = x
+    for _ in range(9):
+        y = y * 1.5
+    # 10 columns, squeezed to a notebook page's width; x and the 9 constants in column 0
+    ax = draw_graph(y)
+    np.testing.assert_allclose(ax.figure.get_size_inches(), [16, 1.2 * 10 + 1])
+
+
+def test_draw_graph_centres_each_column_on_zero():
+    x, w, b = Value(2.0, label="x"), Value(-0.5, label="w"), Value(0.3, label="b")
+    xw = x * w
+    xw.label = "xw"
+    s = xw + b
+    s.label = "s"
+    pos = _box_positions(draw_graph(s))
+    assert sorted(pos[k][1] for k in ("x", "w", "b")) == [-1.0, 0.0, 1.0]
+    assert pos["xw"][1] == pos["s"][1] == 0.0
+    pos = _box_positions(draw_graph(x * w))  # two leaves: rows at +-0.5
+    assert sorted(pos[k][1] for k in ("x", "w")) == [-0.5, 0.5]

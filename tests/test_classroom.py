@@ -138,7 +138,8 @@ def test_gradescope_results_have_the_autograder_shape(batch):
         assert data["score"] == float(batch["rows"][student]["total"])
     partial = json.loads((batch["out"] / "results" / "partial.json").read_text())
     assert [t["status"] for t in partial["tests"]] == ["passed", "failed", "passed"]
-    assert [t["name"] for t in partial["tests"]] == list(fx.EXERCISES)
+    stem = Path(fx.NAME).stem  # always "<notebook stem>: <exercise id>"
+    assert [t["name"] for t in partial["tests"]] == [f"{stem}: {e}" for e in fx.EXERCISES]
 
 
 def test_feedback_pages_are_readable_html(batch):
@@ -190,6 +191,140 @@ def test_python_m_bplib_grade_exits_0_when_everything_was_graded(batch, tmp_path
 def test_a_missing_release_is_a_usage_error(tmp_path, capsys):
     assert main(["grade", str(tmp_path), "--release", str(tmp_path / "nothing")]) == 2
     assert "no released exercise notebook" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------
+# A real class: two released notebooks, learning platforms' downloads
+# --------------------------------------------------------------------------
+
+CLASS = ["Jane Doe", "dup", "looper", "newest", "smithjohn"]
+
+
+@pytest.fixture(scope="module")
+def klass(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    release = fx.make_two_notebook_release(root)
+    subs = root / "downloads"
+    expected = fx.make_class(release, subs)
+    out = root / "grades"
+    status = main(["grade", str(subs), "--release", str(release), "--out", str(out),
+                   "--jobs", "2", "--timeout", "3", "--seed", str(SEED)])
+    return {"release": release, "subs": subs, "out": out, "status": status,
+            "expected": expected}
+
+
+def _csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_class_has_one_row_per_student_and_released_notebook(klass):
+    rows = {(r["student"], r["notebook"]): r for r in _csv(klass["out"] / "gradebook.csv")}
+    assert sorted(rows) == sorted((s, n) for s in CLASS for n in (fx.NAME, fx.NAME2))
+    for (student, notebook), row in rows.items():
+        points = klass["expected"][student].get(notebook)
+        if points is None:  # not submitted: missing, 0 of its points
+            assert (row["status"], row["total"], row["message"]) == (
+                "missing", "0", "not submitted"), row
+        else:
+            assert float(row["total"]) == points, row
+        assert float(row["max"]) == (3 if notebook == fx.NAME else 1)
+    assert rows[("looper", fx.NAME)]["status"] == "timeout"
+    assert klass["status"] == 1  # the looper's notebook could not be graded completely
+
+
+def test_learning_platforms_download_names_map_to_the_student(klass):
+    rows = _csv(klass["out"] / "gradebook.csv")
+    smith = {r["notebook"]: r for r in rows if r["student"] == "smithjohn"}
+    assert [smith[n]["status"] for n in (fx.NAME, fx.NAME2)] == ["graded", "graded"]
+    assert float(smith[fx.NAME2]["relative_error"]) == 1
+    jane = {r["notebook"]: r for r in rows if r["student"] == "Jane Doe"}
+    assert float(jane[fx.NAME]["sigmoid_backward"]) == 0 and jane[fx.NAME2]["status"] == \
+        "missing"
+
+
+def test_a_duplicate_is_graded_once_and_named_never_summed(klass):
+    rows = {(r["student"], r["notebook"]): r for r in _csv(klass["out"] / "gradebook.csv")}
+    dup = rows[("dup", fx.NAME)]
+    assert dup["total"] == "3"  # the file with the released name, not the newer blank copy
+    assert dup["flags"].split(";") == ["duplicate:06_activations-Copy1.ipynb"]
+    newest = rows[("newest", fx.NAME)]
+    assert newest["total"] == "3"  # neither has the released name: the newest
+    assert newest["flags"].split(";") == ["duplicate:first try.ipynb"]
+    results = json.loads((klass["out"] / "results.json").read_text())
+    graded = {(r["student"], r["notebook"]): r for r in results["submissions"]}
+    assert graded[("newest", fx.NAME)]["submission"].endswith("second try.ipynb")
+    page = (klass["out"] / "feedback" / "dup.html").read_text()
+    assert "Total: <b>3</b> of 4 points" in page and "06_activations-Copy1.ipynb" in page
+
+
+def test_macos_and_jupyter_copies_are_ignored(klass):
+    rows = _csv(klass["out"] / "gradebook.csv")
+    assert {r["student"] for r in rows} == set(CLASS)
+    assert not any("._" in r["flags"] or "checkpoint" in r["flags"] or
+                   r["status"] == "invalid-notebook" for r in rows)
+
+
+def test_students_csv_has_a_row_per_student_with_every_notebook(klass):
+    rows = _csv(klass["out"] / "students.csv")
+    with open(klass["out"] / "students.csv", newline="") as f:
+        header = next(csv.reader(f))
+    assert header == ["student", fx.NAME, fx.NAME2, "total", "max", "flags"]
+    by = {r["student"]: r for r in rows}
+    assert sorted(by) == sorted(CLASS)
+    for student, points in klass["expected"].items():
+        row = by[student]
+        assert [float(row[n]) for n in (fx.NAME, fx.NAME2)] == [
+            points.get(fx.NAME, 0), points.get(fx.NAME2, 0)]
+        assert float(row["total"]) == sum(points.values()) and row["max"] == "4"
+    assert by["smithjohn"]["flags"] == ""
+    assert by["Jane Doe"]["flags"] == f"missing:{fx.NAME2}"
+    assert set(by["dup"]["flags"].split(";")) == {"duplicate:06_activations-Copy1.ipynb",
+                                                   f"missing:{fx.NAME2}"}
+
+
+def test_gradescope_test_names_are_notebook_stem_and_exercise(klass):
+    for student in CLASS:
+        data = json.loads((klass["out"] / "results" / f"{fx.safe(student)}.json").read_text())
+        assert [t["name"] for t in data["tests"]] == [
+            f"06_activations: {e}" for e in fx.EXERCISES] + [
+            "11_gradient_checking: relative_error"]
+        assert sum(t["max_score"] for t in data["tests"]) == 4
+
+
+def test_a_timeout_names_the_students_function_not_the_course_cell(klass):
+    results = json.loads((klass["out"] / "results.json").read_text())
+    looper = next(r for r in results["submissions"]
+                  if (r["student"], r["notebook"]) == ("looper", fx.NAME))
+    assert looper["message"] == ("your function `relu_backward` did not return within 3 s on "
+                                 "the grader's inputs (the check of relu_backward)")
+    relu = next(e for e in looper["exercises"] if e["exercise"] == "relu_backward")
+    assert relu["points"] == 0 and "did not return within 3 s" in relu["feedback"]
+    # the course's demo cell called it again: the error names the function, too
+    (demo,) = looper["cell_errors"]
+    assert demo["cell"] is None and demo["code"].startswith("if check(")
+    assert demo["error"].startswith("your function `relu_backward` did not return within 3 s")
+
+
+def test_running_again_regrades_exactly_the_changed_submissions(klass, tmp_path):
+    out, subs = klass["out"], klass["subs"]
+    jane = subs / "Jane Doe_4242_assignsubmission_file_" / fx.NAME
+    fx.write(fx.solved(klass["release"]), jane)  # she fixed sigmoid_backward and resubmitted
+    kept = (out / "results" / "smithjohn.json").read_bytes()
+    with open(tmp_path / "progress.txt", "w") as stream:
+        result = run_batch([subs], release_dir=klass["release"], out=out, jobs=2,
+                           cell_timeout=3, total_timeout=60, progress_stream=stream)
+    assert (result.graded, result.skipped) == (1, len(CLASS) - 1)
+    assert result.seed == SEED
+    assert (out / "results" / "smithjohn.json").read_bytes() == kept
+    rows = {(r["student"], r["notebook"]): r for r in _csv(out / "gradebook.csv")}
+    assert rows[("Jane Doe", fx.NAME)]["total"] == "3"
+    # --force regrades what is unchanged
+    with open(tmp_path / "progress.txt", "w") as stream:
+        result = run_batch([subs / "Jane Doe_4242_assignsubmission_file_"],
+                           release_dir=klass["release"], out=out, cell_timeout=3,
+                           total_timeout=60, force=True, progress_stream=stream)
+    assert (result.graded, result.skipped) == (1, 0)
 
 
 # --------------------------------------------------------------------------
@@ -257,9 +392,10 @@ def test_check_cells_are_the_instructors_and_student_code_keeps_its_place(releas
     harness, _ = harness_factory(7)
     assembly = assemble(released, nb, harness)
     kinds = _kinds(assembly)
-    assert [k for k, _ in kinds] == ["student", "student", "harness", "replay", "student",
-                                     "student", "harness", "replay", "student", "student",
-                                     "harness", "replay"]
+    # the release locks every cell but the solutions (the set-up and the demo cell too)
+    assert [k for k, _ in kinds] == ["instructor", "student", "harness", "replay",
+                                     "instructor", "student", "harness", "replay", "student",
+                                     "student", "harness", "replay"]
     assert kinds[2] == ("harness", "relu_backward")
     assert assembly.cells[3].source == 'check("relu_backward", relu_backward)'
     assert kinds[8] == ("student", "helper = 1")
@@ -310,6 +446,26 @@ def test_submissions_are_found_by_student(tmp_path, release):
     assert found["missing"] == (["missing.ipynb"], [])
     (only,) = discover([tmp_path / "class"], release, student="submission")
     assert only.student == "submission" and len(only.notebooks) == 2
+
+
+def test_download_names_and_junk(tmp_path, release):
+    folder = tmp_path / "downloads"
+    for name in [f"smithjohn_12345_6789001_{fx.NAME}", f"doejane_late_1_2_{fx.NAME}",
+                 "ada_lovelace_1.ipynb", f"._{fx.NAME}", "x-checkpoint.ipynb",
+                 f"Grace Hopper_77_assignsubmission_file_/{fx.NAME}",
+                 f"Grace Hopper_77_assignsubmission_file_/._{fx.NAME}",
+                 f"__MACOSX/Grace Hopper_77_assignsubmission_file_/._{fx.NAME}",
+                 f"alan/.ipynb_checkpoints/{fx.NAME}", f"alan/{fx.NAME}"]:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("{}")
+    found = {s.student: sorted(p.name for p in s.notebooks) for s in discover([folder], release)}
+    assert found == {"smithjohn": [f"smithjohn_12345_6789001_{fx.NAME}"],
+                     "doejane": [f"doejane_late_1_2_{fx.NAME}"],
+                     "ada_lovelace_1": ["ada_lovelace_1.ipynb"],  # not Canvas's pattern
+                     "Grace Hopper": [fx.NAME], "alan": [fx.NAME]}
+    (only,) = discover([folder / f"doejane_late_1_2_{fx.NAME}", folder / f"._{fx.NAME}"],
+                       release)
+    assert only.student == "doejane"
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -446,4 +602,5 @@ def test_a_failure_of_the_grader_itself_is_a_row_not_a_crash(release, tmp_path, 
     monkeypatch.setattr(submission.scan, "scan", broken)
     record = _run_coroutine(lambda: submission.grade_notebook(
         path, "x", release, seed=1, cell_timeout=5, total_timeout=10))
-    assert record["status"] == "grader-error" and "a bug" in record["message"]
+    assert record.status == "grader-error" and "a bug" in record.message
+    assert "RuntimeError: a bug" in record.traceback

@@ -357,6 +357,16 @@ def test_elementwise_losses_reject_mismatched_shapes(loss_fn):
         loss_fn(pred, target)
 
 
+@pytest.mark.parametrize("loss_fn,names", [(F.mse_loss, "y_pred and y_true"),
+                                           (F.binary_cross_entropy, "p and y"),
+                                           (F.binary_cross_entropy_with_logits, "z and y")])
+def test_mismatched_shapes_message_names_both_arguments_and_shapes(loss_fn, names):
+    with pytest.raises(ValueError) as error:
+        loss_fn(np.full((5, 1), 0.5), np.zeros(5))
+    assert str(error.value) == (f"{names} must have the same shape (broadcasting them would "
+                                "compare every pair), got (5, 1) and (5,)")
+
+
 # --------------------------------------------------------------------------
 # Softmax: Jacobian, Jacobian-vector product, probabilities
 # --------------------------------------------------------------------------
@@ -444,6 +454,27 @@ def test_tanh_backward_is_accurate_in_the_tails():
                                4.0 * e / (1.0 + e) ** 2, rtol=1e-11)
 
 
+def test_row_wise_functions_shift_each_row_by_its_own_maximum():
+    """Rows 2000 apart: shifted by the largest logit of the whole batch, the
+    second row's exps would all underflow to 0 and its log to -inf."""
+    z = np.array([[1000.0, 999.0], [-1000.0, -1001.0]])
+    row = np.log1p(np.exp(-1.0))  # logsumexp([0, -1])
+    np.testing.assert_allclose(F.logsumexp(z), [1000.0 + row, -1000.0 + row], rtol=1e-15)
+    np.testing.assert_allclose(F.log_softmax(z), [[-row, -1 - row]] * 2, atol=1e-12)
+    p = 1 / (1 + np.exp(-1.0))
+    np.testing.assert_allclose(F.softmax(z), [[p, 1 - p]] * 2, rtol=1e-15)
+    loss, d = F.softmax_cross_entropy(z, np.array([0, 1]))
+    assert loss == pytest.approx((row + 1 + row) / 2, rel=1e-14)
+
+
+def test_float32_and_integer_inputs_give_float64_results():
+    z32 = np.array([-2.0, 0.0, 3.0], dtype=np.float32)
+    assert F.sigmoid(z32).dtype == np.float64
+    np.testing.assert_allclose(F.sigmoid(z32), F.sigmoid(z32.astype(float)), rtol=1e-15)
+    assert F.softmax_jacobian(z32).dtype == np.float64
+    assert F.softmax_jacobian([1, 2, 3]).dtype == np.float64
+
+
 def test_softmax_and_log_softmax_with_huge_logits():
     z = np.array([[1000.0, -1000.0, 0.0], [1000.0, 1000.0, 1000.0]])
     p = F.softmax(z)
@@ -468,7 +499,7 @@ def test_softmax_cross_entropy_with_huge_logits():
     np.testing.assert_allclose(d, [[1.0, -1.0, 0.0]], atol=1e-300)
     loss, d = F.softmax_cross_entropy(np.array([[1000.0, -1000.0, 0.0]]),
                                       np.array([0]))
-    assert loss == 0.0
+    assert loss == 0.0 and np.copysign(1.0, loss) == 1.0  # 0, not -0 (lesson 7 prints it)
     np.testing.assert_array_equal(d, np.zeros((1, 3)))
 
 
@@ -496,7 +527,7 @@ def test_binary_cross_entropy_with_logits_is_exact_at_extremes():
 
 
 # --------------------------------------------------------------------------
-# Memory layout and shared constants
+# Memory layout and ownership of results
 # --------------------------------------------------------------------------
 
 def _other_layouts(a):
@@ -526,7 +557,7 @@ ROW_WISE = {
 def test_row_wise_functions_give_the_same_result_for_every_memory_layout(name, shape):
     """The row reductions and the label indexing read arrays by position, so a
     transposed or sliced input must give what its contiguous copy gives (up to
-    the order in which BLAS adds, for the sums done as products with ones)."""
+    the order in which the sums add)."""
     rng = np.random.default_rng(6)
     z = 3.0 * rng.standard_normal(shape)
     dout = rng.standard_normal(shape)
@@ -538,21 +569,9 @@ def test_row_wise_functions_give_the_same_result_for_every_memory_layout(name, s
                                    rtol=1e-14, atol=1e-15, err_msg=layout)
 
 
-@pytest.mark.parametrize("shape", [(5, 3), (3, 1000), (1000, 2)])
-def test_row_max_and_sum_equal_numpys(shape):
-    rng = np.random.default_rng(7)
-    z = rng.standard_normal(shape)
-    z[0, -1] = np.inf
-    np.testing.assert_array_equal(F._row_max(z), z.max(axis=1, keepdims=True))
-    np.testing.assert_allclose(F._row_sum(np.abs(z[1:])),
-                               np.abs(z[1:]).sum(axis=1, keepdims=True), rtol=1e-14)
-    z[1, 0] = np.nan  # a NaN row has a NaN maximum, as with z.max
-    assert np.isnan(F._row_max(z)[1, 0])
-
-
-def test_results_never_share_memory_with_the_cached_constants():
-    """The vectors of ones and of row indices are made once and shared; what
-    a function returns must be the caller's own array to change at will."""
+def test_results_are_the_callers_own_arrays():
+    """What a function returns must be the caller's own array to change at
+    will: changing it changes nothing the next call returns."""
     rng = np.random.default_rng(8)
     X, W, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), np.zeros(2)
     dZ = rng.standard_normal((4, 2))
@@ -566,5 +585,30 @@ def test_results_never_share_memory_with_the_cached_constants():
              F.logsumexp(logits), F.softmax_cross_entropy(logits, y)[1]]
     for a, e in zip(again, expected):
         np.testing.assert_array_equal(a, e)
-    with pytest.raises(ValueError, match="read-only"):
-        F._ones(4)[0] = 2.0
+
+
+# --------------------------------------------------------------------------
+# Inputs the lessons pass: integer arrays, lists, probabilities of exactly 0
+# --------------------------------------------------------------------------
+
+def test_dense_accepts_integer_arrays():
+    X = np.array([[1, 2], [3, -4]])
+    W = np.array([[2, 0, 1], [1, -1, 3]])
+    Z = F.dense(X, W, np.array([0.5, 0.0, -1.0]))
+    assert Z.dtype == np.float64
+    np.testing.assert_array_equal(Z, [[4.5, -2.0, 6.0], [2.5, 4.0, -10.0]])
+
+
+def test_sigmoid_accepts_a_list():
+    np.testing.assert_array_equal(F.sigmoid([0.0, 1000.0, -1000.0]), [0.5, 1.0, 0.0])
+
+
+def test_cross_entropy_clips_a_zero_probability_at_eps():
+    """A probability of exactly 0 on the true class gives the large but
+    finite loss -log(eps), not infinity, and a finite gradient."""
+    probs = np.array([[0.0, 1.0], [0.5, 0.5]])
+    loss, d = F.cross_entropy(probs, np.array([0, 1]))
+    assert loss == pytest.approx((-np.log(1e-12) - np.log(0.5)) / 2, rel=1e-14)
+    np.testing.assert_allclose(d, [[-1.0 / (2 * 1e-12), 0.0], [0.0, -1.0]], rtol=1e-14)
+    loss, _ = F.cross_entropy(probs, np.array([0, 1]), eps=1e-3)
+    assert loss == pytest.approx((-np.log(1e-3) - np.log(0.5)) / 2, rel=1e-14)

@@ -382,14 +382,17 @@ def test_check_network_gradients_sparse():
     X, y = rng.standard_normal((5, 3)), rng.integers(0, 4, size=5)
     net = nn.mlp([3, 6, 4], output="softmax", seed=2)
     results = gc.check_network_gradients(net, X, y, num_checks=4)
-    assert results["0.W"].checked.sum() <= 4
-    assert results["0.W"].checked.sum() >= 3  # at most one kink
-    assert all(r.passed for r in results.values())
+    for r in results.values():
+        # num_checks distinct coordinates measured (4, or all of a smaller
+        # parameter), each either compared or left out at a kink.
+        assert (r.checked | r.kinks).sum() == min(4, r.checked.size)
+        assert r.passed
+    assert results["0.W"].checked.sum() >= 3  # at most one kink here
 
 
 def test_check_network_gradients_detects_a_broken_layer():
     class BrokenReLU(nn.ReLU):
-        def backward(self, dout, z, *, input_grad=True):
+        def backward(self, z, dout, *, input_grad=True):
             return dout * (z >= -0.5), {}  # wrong mask
 
     rng = np.random.default_rng(8)
@@ -399,3 +402,313 @@ def test_check_network_gradients_detects_a_broken_layer():
     results = gc.check_network_gradients(broken, X, y)
     assert not results["0.W"].passed
     assert results["2.W"].passed  # layers after the bug are still right
+
+
+# --------------------------------------------------------------------------
+# The checker's thresholds, pinned from both sides
+# --------------------------------------------------------------------------
+
+def _linear(c):
+    """f(v) = sum(c * v): central differences are exact up to round-off."""
+    return lambda v: np.sum(c * v)
+
+
+@pytest.mark.parametrize("error,passed", [(0.99e-6, True), (1.01e-6, False)])
+def test_gradient_check_tolerance_is_pinned(error, passed):
+    """The default tol is 1e-6: a gradient off by a relative error just
+    below it passes, just above it fails (and is not excused as a kink)."""
+    c = np.array([1.5, -2.0, 0.25, 3.0])
+    x = np.array([0.3, -1.2, 2.0, 0.7])
+    delta = 2 * error / (1 - error)  # relative_error(c (1 + delta), c) = error
+    result = gc.gradient_check(_linear(c), x, c * (1 + delta))
+    assert result.error == pytest.approx(error, rel=1e-4)
+    assert result.passed is passed
+    assert not result.kinks.any()
+
+
+def test_an_error_equal_to_tol_passes():
+    """The pass boundary is inclusive: with tol=0 an exact gradient passes."""
+    x = np.array([1.0, 2.0])
+    result = gc.gradient_check(lambda v: np.sum(v), x, np.ones(2), h=2.0 ** -10, tol=0.0)
+    assert result.error == 0.0 and result.passed
+    assert not gc.gradient_check(lambda v: np.sum(v), x, np.array([1.0, 1.5]),
+                                 h=2.0 ** -10, tol=0.0).passed
+    ok = gc.GradCheckResult("x", np.ones(1), np.ones(1), 1e-6, 1e-6,
+                            np.ones(1, dtype=bool), np.zeros(1, dtype=bool))
+    assert ok.passed and str(ok) == "x: relative error 1.0e-06 (1 coordinate) ok"
+
+
+def test_a_coordinate_that_disagrees_is_measured_again_with_a_smaller_step():
+    """sin(400 v) curves so fast that central differences with h = 1e-5 are
+    off by a relative 1.3e-6 (the O(h**2) error, no kink): measured again with
+    h / 10 the correct gradient passes, and nothing is called a kink."""
+    x = np.array([0.3, 0.7, 1.1])
+    f = lambda v: np.sum(np.sin(400 * v))  # noqa: E731
+    analytic = 400 * np.cos(400 * x)
+    raw = gc.gradient_check(f, x, analytic, kink_tol=None)
+    assert not raw.passed and raw.error > 1e-6
+    result = gc.gradient_check(f, x, analytic)
+    assert result.passed and result.error < 1e-7
+    assert not result.kinks.any() and result.checked.all()
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-7, 1e7])
+def test_kinks_are_found_whatever_the_scale_of_the_gradient(scale):
+    """The first comparison is relative (tol times the gradient's scale): a
+    correct ReLU gradient of any scale with an input near its kink passes,
+    the kink left out, and a wrong one of that scale fails."""
+    z = np.array([0.8, 3e-7, -0.5, 1.3])
+    G = scale * np.array([1.0, 2.0, -1.5, 0.5])
+    correct = F.relu_backward(z, G)
+    result = gc.gradient_check(_relu_sum(G), z, correct)
+    assert result.passed
+    np.testing.assert_array_equal(result.kinks, [False, True, False, False])
+    wrong = correct.copy()
+    wrong[0] *= 1.01
+    assert not gc.gradient_check(_relu_sum(G), z, wrong).passed
+
+
+def test_a_smooth_function_slightly_wrong_is_not_excused_as_a_kink():
+    """A gradient 0.05% off equals the one-sided slopes to within kink_tol,
+    but those slopes agree with each other (no kink): it fails."""
+    x = np.array([0.5, -1.0, 1.5])
+    result = gc.gradient_check(lambda v: np.sum(np.exp(v)), x, np.exp(x) * (1 + 5e-4))
+    assert not result.passed
+    assert not result.kinks.any()
+
+
+def _jump(r):
+    """v0**2 + (a line whose slope jumps from 1 to 1 + r at v1 = 0)."""
+    return lambda v: v[0] ** 2 + np.where(v[1] > 0, (1 + r) * v[1], v[1])
+
+
+# At v1 = 1e-7 with h / 10 = 1e-6 the one-sided slopes are 1 + r and 1 + 0.1 r:
+# they differ by 0.9 r, a kink when 0.9 r > kink_tol (1 + r), r > R_KINK.
+R_KINK = 1e-3 / (0.9 - 1e-3)
+
+
+@pytest.mark.parametrize("r,kink", [(1.01 * R_KINK, True), (0.99 * R_KINK, False)])
+def test_how_far_apart_the_one_sided_slopes_must_be_to_count_as_a_kink(r, kink):
+    x = np.array([0.5, 1e-7])
+    result = gc.gradient_check(_jump(r), x, np.array([1.0, 1 + r]))
+    assert result.kinks[1] is np.bool_(kink)
+    assert result.passed is kink  # not a kink: compared, and the mixed slope fails
+
+
+@pytest.mark.parametrize("d,excused", [(1.98e-3, True), (2.02e-3, False)])
+def test_how_close_to_a_one_sided_slope_a_gradient_must_be_at_a_kink(d, excused):
+    """At z = 3e-7 (G = 2) the one-sided slopes are 2 and 0.6: a gradient
+    within kink_tol * 2 = 2e-3 of 2 is excused, one further away is not."""
+    z = np.array([0.8, 3e-7])
+    G = np.array([1.0, 2.0])
+    analytic = np.array([1.0, 2.0 + d])
+    result = gc.gradient_check(_relu_sum(G), z, analytic)
+    assert result.kinks[1] is np.bool_(excused)
+    assert result.passed is excused
+
+
+@pytest.mark.parametrize("error,passed", [(0.99e-6, True), (1.01e-6, False)])
+def test_check_backward_tolerance_is_pinned(error, passed):
+    """check_backward's default tol is 1e-6 too: a dW off by a relative
+    error just below it passes, just above it fails; dX and db pass."""
+    delta = 2 * error / (1 - error)
+
+    def slightly_off(X, W, b, dZ):
+        dX, dW, db = F.dense_backward(X, W, b, dZ)
+        return dX, dW * (1 + delta), db
+
+    results = gc.check_backward(F.dense, slightly_off, _dense_inputs())
+    assert [r.passed for r in results] == [True, passed, True]
+    assert results[1].error == pytest.approx(error, rel=1e-4)
+
+
+def test_check_backward_fails_a_backward_1e_5_off():
+    def off(X, W, b, dZ):
+        dX, dW, db = F.dense_backward(X, W, b, dZ)
+        return dX * (1 + 1e-5), dW, db
+
+    results = gc.check_backward(F.dense, off, _dense_inputs())
+    assert [r.passed for r in results] == [False, True, True]
+
+
+def test_check_backward_accepts_a_list_of_gradients():
+    def as_list(X, W, b, dZ):
+        return list(F.dense_backward(X, W, b, dZ))
+
+    results = gc.check_backward(F.dense, as_list, _dense_inputs())
+    assert len(results) == 3 and all(r.passed for r in results)
+
+
+def test_sparse_checks_draw_distinct_coordinates():
+    rng = np.random.default_rng(3)
+    params = {"A": rng.standard_normal((3, 4)), "c": rng.standard_normal(30)}
+    grads = {"A": 2 * params["A"], "c": 2 * params["c"]}
+
+    def loss_fn(p):
+        return np.sum(p["A"] ** 2) + np.sum(p["c"] ** 2)
+
+    for num_checks in (11, 12, 25):
+        results = gc.check_parameter_gradients(loss_fn, params, grads,
+                                               num_checks=num_checks)
+        assert results["A"].checked.sum() == min(num_checks, 12)
+        assert results["c"].checked.sum() == num_checks
+
+
+def test_a_parameter_checked_whole_draws_nothing_from_the_sample():
+    """The coordinates sampled for one parameter do not depend on smaller
+    parameters before it, which are checked whole (num_checks >= size)."""
+    rng = np.random.default_rng(4)
+    big = rng.standard_normal(40)
+
+    def loss_fn(p):
+        return sum(np.sum(v ** 2) for v in p.values())
+
+    alone = gc.check_parameter_gradients(loss_fn, {"big": big}, {"big": 2 * big},
+                                         num_checks=5, seed=1)
+    for small_size in (5, 3):
+        small = rng.standard_normal(small_size)
+        after = gc.check_parameter_gradients(
+            loss_fn, {"small": small, "big": big}, {"small": 2 * small, "big": 2 * big},
+            num_checks=5, seed=1)
+        assert after["small"].checked.all()
+        np.testing.assert_array_equal(after["big"].checked, alone["big"].checked)
+
+
+def test_a_coordinate_that_passes_when_measured_again_is_not_examined_for_a_kink():
+    """sin(400 v) where tan(400 v) = 3.5: the one-sided slopes with h / 10
+    differ by 1.4e-3 of the slope and the gradient lies between them, so it
+    would look like a kink; but the second measurement already agrees."""
+    x = (np.arctan(3.5) + np.pi * np.arange(3)) / 400
+    f = lambda v: np.sum(np.sin(400 * v))  # noqa: E731
+    analytic = 400 * np.cos(400 * x)
+    assert not gc.gradient_check(f, x, analytic, kink_tol=None).passed
+    result = gc.gradient_check(f, x, analytic)
+    assert result.passed and not result.kinks.any()
+
+
+def _leaky(v):
+    """Slope 1 for v > 0 and 3 for v < 0: the larger slope is on the left."""
+    return np.sum(np.where(v > 0, v, 3 * v))
+
+
+@pytest.mark.parametrize("d,excused", [(2.5e-3, True), (3.5e-3, False)])
+def test_at_a_kink_closeness_is_measured_against_the_larger_one_sided_slope(d, excused):
+    """z = -3e-7: the clean slope is the left one, 3, and the right one mixes
+    both sides (1.6). A gradient within kink_tol * 3 = 3e-3 of 3 is excused."""
+    z = np.array([-3e-7])
+    result = gc.gradient_check(_leaky, z, np.array([3.0 + d]))
+    assert result.kinks[0] is np.bool_(excused)
+    assert result.passed is excused
+    assert gc.gradient_check(_leaky, z, np.array([3.0])).kinks[0]
+
+
+def test_checks_with_nothing_to_compare():
+    """No coordinate requested, or every one at a kink: nothing disagrees."""
+    x = np.array([0.5, -1.0])
+    empty = gc.gradient_check(lambda v: np.sum(v ** 2), x, 2 * x, coords=[])
+    assert empty.passed and empty.error == 0.0 and not empty.checked.any()
+    assert gc.relative_error(np.array([]), np.array([])) == 0.0
+    at_kink = gc.gradient_check(_relu_sum(np.ones(1)), np.array([3e-7]), np.ones(1))
+    assert at_kink.kinks.all() and at_kink.passed and at_kink.error == 0.0
+
+
+def test_coords_may_be_given_in_any_shape():
+    x = np.random.default_rng(4).standard_normal((3, 4))
+    result = gc.gradient_check(lambda v: np.sum(v ** 3), x, 3 * x ** 2,
+                               coords=np.array([[0, 5], [7, 11]]))
+    np.testing.assert_array_equal(np.flatnonzero(result.checked), [0, 5, 7, 11])
+    assert result.passed
+
+
+def test_result_name_and_dtypes():
+    result = gc.gradient_check(lambda v: np.sum(v), np.zeros(3, dtype=int), [1, 1, 1])
+    assert result.name == "x" and str(result).startswith("x: ")
+    assert result.analytic.dtype == np.float64 and result.numerical.dtype == np.float64
+
+
+def test_relative_error_converts_to_float_before_taking_absolute_values():
+    """np.abs of the int8 value -128 is -128 (it overflows): the inputs are
+    converted to float64 first, whatever their dtype."""
+    a = np.array([-128, 1], dtype=np.int8)
+    b = np.array([-127.0, 1.0])
+    assert gc.relative_error(a, b) == 1.0 / 255.0
+    assert gc.relative_error(b, a) == 1.0 / 255.0
+
+
+def test_a_kink_in_a_non_c_ordered_array_is_found():
+    """The one-sided slopes are measured on a private C-ordered copy too."""
+    z = np.asfortranarray(np.array([[0.8, 3e-7], [-0.5, 1.3]]))
+    G = np.array([[1.0, 2.0], [-1.5, 0.5]])
+    result = gc.gradient_check(_relu_sum(G), z, F.relu_backward(z, G))
+    np.testing.assert_array_equal(result.kinks, [[False, True], [False, False]])
+    assert result.passed
+
+
+def test_check_backward_passes_h_and_tol_on_and_draws_dout_from_seed():
+    z = np.random.default_rng(5).standard_normal((4, 3))
+    (default,) = gc.check_backward(F.sigmoid, F.sigmoid_backward, [z])
+    assert default.passed and default.tol == 1e-6
+    (coarse,) = gc.check_backward(F.sigmoid, F.sigmoid_backward, [z], h=0.3)
+    assert not coarse.passed  # O(h**2) error of central differences with h = 0.3
+    (strict,) = gc.check_backward(F.sigmoid, F.sigmoid_backward, [z], tol=1e-13)
+    assert strict.tol == 1e-13 and not strict.passed
+    (again,) = gc.check_backward(F.sigmoid, F.sigmoid_backward, [z], seed=0)
+    assert again.error == default.error
+    np.testing.assert_array_equal(again.analytic, default.analytic)
+    (other,) = gc.check_backward(F.sigmoid, F.sigmoid_backward, [z], seed=1)
+    assert not np.array_equal(other.analytic, default.analytic)
+
+
+def test_check_backward_computes_in_float64_whatever_the_inputs():
+    z32 = np.random.default_rng(6).standard_normal((4, 3)).astype(np.float32)
+    (result,) = gc.check_backward(F.softmax, F.softmax_backward, [z32], tol=1e-9)
+    assert result.passed and result.analytic.dtype == np.float64
+
+
+def test_check_backward_says_what_it_expected():
+    def forgets_db(X, W, b, dZ):
+        return dZ @ W.T, X.T @ dZ
+
+    with pytest.raises(ValueError, match=r"^backward returned 2 gradients for 3 inputs: it "
+                                         r"must return one gradient per input, in order$"):
+        gc.check_backward(F.dense, forgets_db, _dense_inputs())
+
+
+def _tanh_net_case():
+    rng = np.random.default_rng(9)
+    X, y = rng.standard_normal((5, 3)), rng.integers(0, 2, size=5)
+    return nn.mlp([3, 6, 1], activation="tanh", output="sigmoid", seed=4), X, y
+
+
+def test_check_network_gradients_passes_its_arguments_on():
+    net, X, y = _tanh_net_case()
+    default = gc.check_network_gradients(net, X, y, num_checks=3)
+    assert list(default) == list(net.parameters())
+    assert all(r.name == k and r.passed and r.tol == 1e-6 for k, r in default.items())
+    same = gc.check_network_gradients(net, X, y, num_checks=3, seed=0)
+    other = gc.check_network_gradients(net, X, y, num_checks=3, seed=3)
+    np.testing.assert_array_equal(same["0.W"].checked, default["0.W"].checked)
+    assert not np.array_equal(other["0.W"].checked, default["0.W"].checked)
+    coarse = gc.check_network_gradients(net, X, y, h=0.3)
+    assert not all(r.passed for r in coarse.values())
+    strict = gc.check_network_gradients(net, X, y, tol=1e-14)
+    assert all(r.tol == 1e-14 for r in strict.values())
+    assert not all(r.passed for r in strict.values())
+
+
+def test_check_parameter_gradients_passes_its_arguments_on():
+    net, X, y = _tanh_net_case()
+    params = net.parameters()
+    _, grads = net.loss_and_gradients(X, y)
+
+    def loss_fn(p):
+        return net.with_parameters(p).loss_and_gradients(X, y)[0]
+
+    default = gc.check_parameter_gradients(loss_fn, params, grads, num_checks=3)
+    assert all(r.name == k and r.passed for k, r in default.items())
+    same = gc.check_parameter_gradients(loss_fn, params, grads, num_checks=3, seed=0)
+    np.testing.assert_array_equal(same["0.W"].checked, default["0.W"].checked)
+    coarse = gc.check_parameter_gradients(loss_fn, params, grads, h=0.3)
+    assert not all(r.passed for r in coarse.values())
+    strict = gc.check_parameter_gradients(loss_fn, params, grads, tol=1e-14)
+    assert all(r.tol == 1e-14 for r in strict.values())

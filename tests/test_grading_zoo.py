@@ -108,7 +108,10 @@ def test_a_bug_is_reported_with_its_first_failing_trial():
     result = check("neuron_backward", _buggy("neuron_backward", "no_relu"))
     # Only the inactive neuron shows the missing ReLU: it is the first failure.
     assert "First failure, trial 3 (an inactive neuron" in result.feedback
-    assert "Also failed" not in result.feedback
+    # ... and the neuron exactly on its kink, where the slope is 0 too.
+    n = len(make_trials("neuron_backward"))
+    assert result.feedback.count("Also failed") == 1
+    assert f"Also failed: trial {n} (s = x . w + b exactly 0" in result.feedback
 
 
 def test_sum_instead_of_mean_passes_only_the_batch_of_one():

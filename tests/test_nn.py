@@ -178,7 +178,7 @@ def test_dense_layer_forward_and_backward(seed, n):
     Z, cache = layer.forward(X)
     W, b = layer.params["W"], layer.params["b"]
     np.testing.assert_allclose(Z, X @ W + b, rtol=1e-15)
-    dX, g = layer.backward(dZ, cache)
+    dX, g = layer.backward(cache, dZ)
     assert set(g) == {"W", "b"}
     assert (dX.shape, g["W"].shape, g["b"].shape) == ((n, 3), (3, 4), (4,))
 
@@ -200,7 +200,7 @@ def test_dense_layer_forward_and_backward(seed, n):
     for analytic, numerical in [(dX, num_X), (g["W"], num_W), (g["b"], num_b)]:
         np.testing.assert_allclose(analytic, numerical, rtol=1e-6, atol=1e-9)
 
-    dX_none, g2 = layer.backward(dZ, cache, input_grad=False)
+    dX_none, g2 = layer.backward(cache, dZ, input_grad=False)
     assert dX_none is None
     np.testing.assert_array_equal(g2["W"], g["W"])
 
@@ -219,7 +219,7 @@ def test_activation_layers_forward_and_backward(layer_cls, act, seed, n):
     ag = ag_softmax if act == "softmax" else AG_ACT[act]
     out, cache = layer.forward(z)
     np.testing.assert_allclose(out, ag(z), rtol=1e-12, atol=1e-15)
-    dz, g = layer.backward(dout, cache)
+    dz, g = layer.backward(cache, dout)
     assert g == {} and layer.params == {}
     assert dz.shape == z.shape and dz.dtype == np.float64
     np.testing.assert_allclose(dz, grad(lambda v: anp.sum(ag(v) * dout))(z),
@@ -240,8 +240,8 @@ def test_layers_keep_no_state_between_batches():
     _, gb = net.loss_and_gradients(Xb, yb)
     out_a, caches_a = net.forward(Xa)
     out_b, caches_b = net.forward(Xb)
-    ga2 = net.backward(net.loss(out_a, ya)[1], caches_a)
-    gb2 = net.backward(net.loss(out_b, yb)[1], caches_b)
+    ga2 = net.backward(caches_a, net.loss(out_a, ya)[1])
+    gb2 = net.backward(caches_b, net.loss(out_b, yb)[1])
     for k in ga:
         np.testing.assert_array_equal(ga2[k], ga[k])
         np.testing.assert_array_equal(gb2[k], gb[k])
@@ -285,7 +285,7 @@ def test_mlp_structure_and_parameter_names():
 @pytest.mark.parametrize("kwargs", [dict(sizes=[2]), dict(sizes=[2, 3], activation="elu"),
                                     dict(sizes=[2, 3], output="softplus")])
 def test_mlp_rejects_bad_arguments(kwargs):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="sizes needs|activation must be one of"):
         nn.mlp(**kwargs)
 
 
@@ -332,11 +332,16 @@ def test_learns_circles(batch_size):
 def test_regression_fits_a_curve():
     X, y = make_regression_1d(200, seed=0, noise=0.1)
     net = nn.mlp([1, 16, 1], activation="tanh", output="linear", seed=0)
-    history = net.fit(X, y, epochs=300, lr=0.2, momentum=0.9)
+    history = net.fit(X, y, epochs=300, lr=0.2, momentum=0.9, snapshot_every=299)
     residual = np.mean((net.predict(X) - y) ** 2)
     assert residual < 0.02  # noise variance 0.01
     assert history.accuracy == []
-    assert history.loss[-1] == pytest.approx(net.loss(net.output(X), y)[0], rel=0.05)
+    # The last epoch's loss is the loss before its update: at epoch 299's parameters.
+    (epoch, params), = history.snapshots
+    before_last = net.with_parameters(params)
+    assert epoch == 299
+    assert history.loss[-1] == pytest.approx(before_last.loss(before_last.output(X), y)[0],
+                                             rel=1e-12)
 
 
 def _toy():
@@ -380,8 +385,11 @@ def test_sgd_updates_in_place_and_keeps_velocity():
     opt.step(params, {"a": np.array([1.0, -1.0])})  # v = 0.5 * v - 0.5 * g
     np.testing.assert_allclose(arr, [-0.25, 3.25])
     plain = {"a": np.array([1.0, 2.0])}
-    nn.SGD(0.5).step(plain, {"a": np.array([1.0, -1.0])})
+    plain_sgd = nn.SGD(0.5)  # momentum 0 by default: two plain steps
+    plain_sgd.step(plain, {"a": np.array([1.0, -1.0])})
     np.testing.assert_allclose(plain["a"], [0.5, 2.5])
+    plain_sgd.step(plain, {"a": np.array([1.0, -1.0])})
+    np.testing.assert_allclose(plain["a"], [0.0, 3.0])
 
 
 def test_mini_batches_visit_every_sample_once_per_epoch_in_a_new_order():
@@ -420,6 +428,31 @@ def test_fit_is_deterministic_for_a_seed():
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
     assert any(not np.array_equal(a[k], c[k]) for k in a)
+
+
+class _RecordingLoss(nn.SoftmaxCrossEntropy):
+    """Softmax cross-entropy that remembers every loss it returns."""
+
+    def __init__(self):
+        self.values = []
+
+    def __call__(self, logits, y):
+        loss, dlogits = super().__call__(logits, y)
+        self.values.append(loss)
+        return loss, dlogits
+
+
+def test_history_loss_is_the_mean_over_the_epochs_batches():
+    """With mini-batches the recorded loss is the epoch's mean, not the last
+    batch's (batches of 25, 25 and 10 samples, weighted equally)."""
+    X, y = make_spiral(20)  # 60 samples
+    net = nn.mlp([2, 8, 3], seed=0)
+    net.loss = _RecordingLoss()
+    history = net.fit(X, y, epochs=2, lr=0.5, momentum=0.5, batch_size=25)
+    assert len(net.loss.values) == 6
+    epochs = [net.loss.values[:3], net.loss.values[3:]]
+    assert history.loss == pytest.approx([np.mean(e) for e in epochs], rel=1e-15)
+    assert all(history.loss[k] != epochs[k][-1] for k in range(2))
 
 
 def test_history_lengths_and_snapshots():
@@ -481,7 +514,7 @@ def test_predict_and_predict_proba_shapes():
     regression = nn.mlp([3, 4, 1], output="linear", seed=0)
     assert regression.predict(X).shape == (5,)
     assert nn.mlp([3, 4, 2], output="linear").predict(X).shape == (5, 2)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="^a regression network outputs values, not probabilities$"):
         regression.predict_proba(X)
 
     assert softmax_net.predict(X[:1]).shape == (1,)
@@ -538,7 +571,7 @@ def test_with_parameters_rejects_names_the_network_does_not_have(key):
     shared = getattr(nn._Activation, "params", None)
     try:
         net = nn.mlp([2, 3, 2], seed=0)
-        with pytest.raises((KeyError, ValueError)):
+        with pytest.raises(KeyError, match=f"no parameter '{key}'"):
             net.with_parameters({key: np.ones(3)})
         assert nn.ReLU().params == {} and nn.Sigmoid().params == {}
         assert list(nn.mlp([2, 3, 2]).parameters()) == ["0.W", "0.b", "2.W", "2.b"]
@@ -560,8 +593,8 @@ def test_with_parameters_rejects_a_wrong_shape():
 # --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("X,y,match", [
-    (np.zeros(6), np.zeros(6, dtype=int), r"\(N, D\)"),                 # X 1-d
-    (np.zeros((6, 2)), np.zeros(5, dtype=int), r"\(N, D\)"),            # lengths differ
+    (np.zeros(6), np.zeros(6, dtype=int), r"^expected X of shape \(N, D\) and y with N entries, got X \(6,\)"),
+    (np.zeros((6, 2)), np.zeros(5, dtype=int), r"^expected X of shape \(N, D\) and y with N entries"),
     (np.zeros((6, 2)), np.zeros(6), "integer"),                         # float labels
     (np.zeros((6, 2)), np.array([0, 1, 2, 3, 0, 1]), "0..2"),           # out of range
     (np.zeros((6, 2)), np.array([0, 1, 2, -1, 0, 1]), "0..2"),          # negative
@@ -581,7 +614,7 @@ def test_fit_rejects_bad_input_with_a_clear_error(X, y, match):
 def test_fit_rejects_bad_hyperparameters(kwargs):
     X, y = make_spiral(5)
     kwargs = {"epochs": 1, **kwargs}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^expected epochs >= 0, lr > 0 and 0 <= momentum < 1, got"):
         nn.mlp([2, 4, 3]).fit(X, y, **kwargs)
 
 
@@ -594,6 +627,14 @@ def test_fit_rejects_a_batch_size_below_one(batch_size):
     X, y = make_spiral(5)
     with pytest.raises(ValueError, match="batch_size"):
         nn.mlp([2, 4, 3]).fit(X, y, epochs=1, lr=0.1, batch_size=batch_size)
+
+
+def test_regression_network_rejects_targets_that_are_not_numbers():
+    X = np.zeros((3, 1))
+    net = nn.mlp([1, 4, 1], output="linear")
+    with pytest.raises(ValueError, match="regression targets must be numbers, got dtype <U1"):
+        net.fit(X, np.array(["a", "b", "c"]), epochs=1, lr=0.1)
+    net.fit(X, np.array([1, 2, 3]), epochs=1, lr=0.1)  # integer targets are numbers
 
 
 def test_binary_network_rejects_labels_out_of_range():
@@ -609,3 +650,79 @@ def test_binary_network_rejects_labels_out_of_range():
     for k, v in net.parameters().items():
         np.testing.assert_array_equal(v, before[k])
     net.fit(X, (np.arange(40) % 2).astype(float), epochs=1, lr=0.1)  # 0.0/1.0 is fine
+
+
+# --------------------------------------------------------------------------
+# Defaults and details the lessons rely on
+# --------------------------------------------------------------------------
+
+def test_defaults_dense_gain_2_and_mlp_seed_0():
+    assert nn.Dense(2000, 50, rng=0).params["W"].std() == pytest.approx(np.sqrt(2 / 2000),
+                                                                     rel=0.03)
+    for k, v in nn.mlp([3, 5, 2]).parameters().items():
+        np.testing.assert_array_equal(v, nn.mlp([3, 5, 2], seed=0).parameters()[k])
+
+
+def test_full_batch_training_takes_the_samples_in_their_order():
+    """One full-batch epoch is exactly one step of loss_and_gradients on X."""
+    rng = np.random.default_rng(10)
+    X, y = rng.standard_normal((64, 3)), rng.integers(0, 4, size=64)
+    for batch_size in (None, 64, 100):
+        net = nn.mlp([3, 5, 4], seed=1)
+        p0 = {k: v.copy() for k, v in net.parameters().items()}
+        loss0, g0 = net.loss_and_gradients(X, y)
+        history = net.fit(X, y, epochs=1, lr=0.3, batch_size=batch_size)
+        assert history.loss == [loss0]
+        for k, v in net.parameters().items():
+            np.testing.assert_array_equal(v, p0[k] - 0.3 * g0[k])
+
+
+def test_batch_size_one_is_allowed():
+    X, y = make_spiral(4)
+    history = nn.mlp([2, 4, 3], seed=0).fit(X, y, epochs=2, lr=0.1, batch_size=1)
+    assert len(history.loss) == 2
+
+
+class _SpyDense(nn.Dense):
+    """A Dense layer that records the input_grad it is asked for."""
+
+    def backward(self, X, dZ, *, input_grad=True):
+        self.asked = input_grad
+        return super().backward(X, dZ, input_grad=input_grad)
+
+
+def test_only_the_first_layer_skips_its_input_gradient():
+    """And two Dense layers in a row (a linear network) backpropagate."""
+    r = np.random.default_rng(0)
+    layers = [_SpyDense(3, 4, rng=r), _SpyDense(4, 5, rng=r), nn.Tanh(), _SpyDense(5, 2, rng=r)]
+    net = nn.Network(layers, nn.SoftmaxCrossEntropy())
+    X, y = r.standard_normal((6, 3)), r.integers(0, 2, size=6)
+    _, grads = net.loss_and_gradients(X, y)
+    assert [layers[i].asked for i in (0, 1, 3)] == [False, True, True]
+    assert grads["0.W"].shape == (3, 4)
+
+
+def test_binary_predictions_are_integers_and_0_5_is_class_0():
+    """A probability of exactly 0.5 (logit 0) is class 0, from logits or
+    from probabilities alike."""
+    X = np.zeros((2, 3))
+    for net in (nn.Network([nn.Dense(3, 1, rng=0)], nn.BinaryCrossEntropyWithLogits()),
+                nn.Network([nn.Dense(3, 1, rng=0), nn.Sigmoid()], nn.BinaryCrossEntropy())):
+        assert net.predict_proba(X).tolist() == [0.5, 0.5]
+        labels = net.predict(X)
+        assert labels.tolist() == [0, 0] and np.issubdtype(labels.dtype, np.integer)
+
+
+def test_binary_label_message_lists_up_to_ten_distinct_values():
+    X = np.zeros((12, 2))
+    net = nn.mlp([2, 3, 1], output="sigmoid")
+    with pytest.raises(ValueError, match=r"^binary labels must be 0 or 1, "
+                                         r"got values \[0 1 2 3 4 5 6 7 8 9\]$"):
+        net.fit(X, np.arange(12), epochs=1, lr=0.1)
+
+
+def test_with_parameters_stores_float64_copies():
+    net = nn.mlp([2, 3, 2], seed=0)
+    clone = net.with_parameters({"0.b": [1, 2, 3]})
+    assert clone.parameters()["0.b"].dtype == np.float64
+    np.testing.assert_array_equal(clone.parameters()["0.b"], [1.0, 2.0, 3.0])

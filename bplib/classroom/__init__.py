@@ -13,11 +13,15 @@ code that uses bplib's reference implementations (those exercises score 0).
 
 Modules: ``assemble`` (release, matching, the notebook that runs), ``scan``
 (the static scan), ``run`` (kernels and time limits), ``submission`` (one
-notebook), ``batch`` (many, resumable) and ``report`` (gradebook.csv,
-results.json, Gradescope results, feedback pages).
+notebook, as a pipeline of steps), ``records`` (what grading writes down),
+``batch`` (many, resumable), ``report`` (gradebook.csv, students.csv,
+results.json, Gradescope results, feedback pages), ``gradescope`` (the
+autograder zip) and ``progress`` (a student's own table).
 """
 
 from bplib.classroom.batch import BatchError, BatchResult, discover, run_batch
-from bplib.classroom.submission import STATUSES, grade_notebook
+from bplib.classroom.records import ExerciseRecord, NotebookRecord
+from bplib.classroom.submission import grade_notebook
 
-__all__ = ["run_batch", "BatchResult", "BatchError", "discover", "grade_notebook", "STATUSES"]
+__all__ = ["run_batch", "BatchResult", "BatchError", "discover", "grade_notebook",
+           "NotebookRecord", "ExerciseRecord"]

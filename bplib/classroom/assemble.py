@@ -30,7 +30,7 @@ from pathlib import Path
 
 import nbformat
 
-from bplib.notebooks import check_calls
+from bplib.grading.cells import check_calls
 
 
 @dataclass
@@ -56,10 +56,6 @@ class Released:
     def max_points(self):
         return sum(c.points for c in self.checks)
 
-    @property
-    def exercise_ids(self):
-        return [c.exercise_id for c in self.checks]
-
     def grade_ids(self):
         return {_grade_id(c) for c in self.nb.cells} - {None}
 
@@ -67,13 +63,13 @@ class Released:
         return {c.get("id") for c in self.nb.cells} - {None}
 
 
-def _nbgrader(cell):
+def _read_nbgrader_metadata(cell):
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return meta if isinstance(meta, dict) else {}
 
 
 def _grade_id(cell):
-    return _nbgrader(cell).get("grade_id")
+    return _read_nbgrader_metadata(cell).get("grade_id")
 
 
 def load_released(path):
@@ -85,7 +81,7 @@ def load_released(path):
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        meta = _nbgrader(cell)
+        meta = _read_nbgrader_metadata(cell)
         # a grading cell (nbgrader), or a cell whose own statement is a check
         checks = check_calls(cell.source, top_level_only=not meta.get("grade"))
         if not checks:
@@ -231,7 +227,7 @@ def assemble(released, student_nb, harness):
     def flush():
         for s in pending:
             cell = student_cells[s]
-            meta = _nbgrader(cell)
+            meta = _read_nbgrader_metadata(cell)
             if meta.get("grade") or meta.get("locked"):
                 out.dropped.append(s)  # a copy of a check or locked cell
             elif cell.source.strip():
@@ -254,7 +250,7 @@ def assemble(released, student_nb, harness):
                                       exercise_id=check.exercise_id,
                                       expression=check.expression))
             out.cells.append(Cell("replay", rcell.source, released_index=r))
-        elif _nbgrader(rcell).get("locked"):
+        elif _read_nbgrader_metadata(rcell).get("locked"):
             flush()
             if s is None:
                 out.deleted_locked.append(r)
@@ -266,7 +262,8 @@ def assemble(released, student_nb, harness):
             source = student_cells[s].source
             out.cells.append(Cell("student", source, student_index=s, released_index=r,
                                   edited=source != rcell.source))
-        elif _nbgrader(rcell).get("solution") and _defined(rcell.source) <= student_defines:
+        elif _read_nbgrader_metadata(rcell).get("solution") and \
+                _defined(rcell.source) <= student_defines:
             out.replaced.append(r)  # the student deleted it but wrote its functions elsewhere
         else:
             # restored, before the student's extra cells above it: one of them may be

@@ -3,13 +3,21 @@
 Submissions are graded by student (one student's notebooks one after the
 other), ``jobs`` students at a time, each notebook in its own kernel, all
 driven by one asyncio event loop in a background thread. Each student's
-results are written the moment they are graded, and a student whose results
-file already exists is skipped (unless ``force``), so an interrupted batch
-resumes where it stopped, with the seed it started with.
+results are written the moment they are graded, with the hash of every file
+they submitted; a student whose files are unchanged since is skipped (unless
+``force``), so an interrupted batch resumes where it stopped, with the seed
+it started with, and a resubmitted file is regraded.
+
+Every student gets one record per released notebook: the one file graded for
+it (of two files answering the same notebook, the one with the released
+name, else the newest; the others are flagged ``duplicate:<file>``), or a
+``missing`` record at 0 points.
 """
 
 import asyncio
+import hashlib
 import json
+import re
 import secrets
 import sys
 import threading
@@ -18,8 +26,9 @@ from pathlib import Path
 from time import monotonic
 
 from bplib.classroom import report
-from bplib.classroom.assemble import load_release
-from bplib.classroom.submission import GRADED, INVALID, grade_notebook
+from bplib.classroom.assemble import load_release, match_release
+from bplib.classroom.records import GRADED, MISSING, NotebookRecord
+from bplib.classroom.submission import Unreadable, grade_notebook, read_notebook
 
 
 class BatchError(Exception):
@@ -33,20 +42,48 @@ class Student:
     problems: list = field(default_factory=list)   # (path, message): folders without notebooks
 
 
+# Learning platforms' download names: Canvas's flat files and Moodle's folders
+_CANVAS = re.compile(r"^(?P<student>[^_]+)_(?:late_)?\d+_\d+_(?P<name>.+\.ipynb)$")
+_MOODLE = re.compile(r"^(?P<student>.+)_\d+_assignsubmission_file_?$")
+
+
+def submitted_name(path):
+    """The file name a student gave a notebook (without Canvas's prefix)."""
+    canvas = _CANVAS.match(Path(path).name)
+    return canvas["name"] if canvas else Path(path).name
+
+
+def _folder_student(name):
+    """The student of a folder: its name (without Moodle's suffix)."""
+    moodle = _MOODLE.match(name)
+    return moodle["student"] if moodle else name
+
+
+def ignored(path):
+    """Operating systems' and Jupyter's copies: macOS's __MACOSX/ and ._ files,
+    Jupyter's checkpoints."""
+    path = Path(path)
+    return any(part in ("__MACOSX", ".ipynb_checkpoints") for part in path.parts) or \
+        path.name.startswith("._") or path.name.endswith("-checkpoint.ipynb")
+
+
 def _notebooks_in(folder):
     return sorted(p for p in Path(folder).rglob("*.ipynb")
-                  if ".ipynb_checkpoints" not in p.parts and p.is_file())
+                  if not ignored(p.relative_to(folder)) and p.is_file())
 
 
 def discover(paths, release, student=None):
     """The students of the SUBMISSION arguments, in order.
 
     A notebook is one student's: the file stem is the student id, unless the
-    file has a released notebook's name, when its folder's name is. A folder
-    holds a student's notebooks (those with released names: the folder's
-    name is the student id), students' notebooks (other names: one student
-    each) and students' folders (the subfolder's name is the student id).
-    With ``student``, every argument is that student's.
+    file has a released notebook's name, when its folder's name is, or a
+    Canvas download name (``name_[late_]<digits>_<digits>_<file>``), when
+    ``name`` is. A folder holds a student's notebooks (those with released
+    names: the folder's name is the student id), students' notebooks (other
+    names: one student each) and students' folders (the subfolder's name is
+    the student id, without Moodle's ``_<digits>_assignsubmission_file_``).
+    With ``student``, every argument is that student's. macOS's and
+    Jupyter's copies (``__MACOSX/``, ``._*``, checkpoints) are ignored.
     """
     released_names = {r.name for r in release}
     students = {}
@@ -58,6 +95,12 @@ def discover(paths, release, student=None):
         elif path not in entry.notebooks:
             entry.notebooks.append(path)
 
+    def file_student(path, folder_id):
+        canvas = _CANVAS.match(path.name)
+        if canvas:
+            return canvas["student"]
+        return folder_id if path.name in released_names else path.stem
+
     for arg in paths:
         path = Path(arg)
         if student is not None:
@@ -67,40 +110,93 @@ def discover(paths, release, student=None):
                     add(student, nb)
                 if not found:
                     add(student, path, "no notebook (.ipynb) in this folder")
-            else:
+            elif not ignored(path):
                 add(student, path)
         elif path.is_dir():
-            folder_id = path.resolve().name
+            folder_id = _folder_student(path.resolve().name)
             for child in sorted(path.iterdir()):
-                if child.name.startswith(".") or child.name == "__pycache__":
+                if child.name.startswith(".") or child.name == "__pycache__" or \
+                        ignored(child):
                     continue
                 if child.is_dir():
+                    sid = _folder_student(child.name)
                     found = _notebooks_in(child)
                     for nb in found:
-                        add(child.name, nb)
+                        add(sid, nb)
                     if not found:
-                        add(child.name, child, "no notebook (.ipynb) in this folder")
+                        add(sid, child, "no notebook (.ipynb) in this folder")
                 elif child.suffix == ".ipynb":
-                    add(folder_id if child.name in released_names else child.stem, child)
-        elif path.name in released_names:
-            add(path.resolve().parent.name, path)
-        else:
-            add(path.stem, path)  # even if it does not exist: it gets its row
+                    add(file_student(child, folder_id), child)
+        elif not ignored(path):  # a file, even if it does not exist: it gets its row
+            add(file_student(path, _folder_student(path.resolve().parent.name)), path)
     return list(students.values())
+
+
+def _released_for(path, release):
+    """The released notebook a file answers (by name, else by its cells), or None."""
+    name = submitted_name(path)
+    by_name = next((r for r in release if r.name == name), None)
+    if by_name is not None:
+        return by_name
+    try:
+        nb = read_notebook(path)
+    except Unreadable:
+        return release[0] if len(release) == 1 else None
+    return match_release(name, nb, release)
+
+
+def plan(entry, release):
+    """[(path, released notebook or None, [duplicate paths])] for a student's files:
+    one file per released notebook (its released name first, else the newest)."""
+    by_release, unmatched = {}, []
+    for path in entry.notebooks:
+        released = _released_for(path, release)
+        if released is None:
+            unmatched.append((path, None, []))
+        else:
+            by_release.setdefault(released.name, (released, []))[1].append(path)
+
+    chosen = []
+    for released in release:
+        if released.name in by_release:
+            paths = sorted(by_release[released.name][1], reverse=True,
+                           key=lambda path: _preference(path, released.name))
+            chosen.append((paths[0], released, paths[1:]))
+    return chosen + unmatched
+
+
+def _preference(path, released_name):
+    try:
+        mtime = Path(path).stat().st_mtime
+    except OSError:
+        mtime = float("-inf")
+    return (submitted_name(path) == released_name, mtime, str(path))
+
+
+def _fingerprint(entry):
+    """{file: sha256 of its bytes} of everything a student submitted: when it changes,
+    the student is regraded."""
+    files = {}
+    for path in map(Path, entry.notebooks):
+        try:
+            files[str(path.resolve())] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:  # it gets an invalid-notebook record
+            files[str(path.resolve())] = ""
+    return files
 
 
 @dataclass
 class BatchResult:
-    records: list          # every record now in the output folder
+    records: list          # every NotebookRecord now in the output folder
     this_run: list         # the records of the students named on the command line
     graded: int = 0        # students graded now
-    skipped: int = 0       # students skipped (already graded)
+    skipped: int = 0       # students skipped (already graded, files unchanged)
     seed: int = None
     seconds: float = 0.0
 
     @property
     def exit_status(self):
-        return 0 if all(r["status"] == GRADED for r in self.this_run) else 1
+        return 0 if all(r.status in (GRADED, MISSING) for r in self.this_run) else 1
 
 
 class Progress:
@@ -114,7 +210,7 @@ class Progress:
 
     def update(self, records=(), skipped=False):
         self.done += 1
-        self.failed += sum(r["status"] != GRADED for r in records)
+        self.failed += sum(r.status not in (GRADED, MISSING) for r in records)
         seconds = int(monotonic() - self.started)
         line = (f"bplib grade: {self.done}/{self.total} submissions done, "
                 f"{seconds // 60}:{seconds % 60:02d} elapsed, {self.failed} could not be graded")
@@ -129,10 +225,24 @@ class Progress:
             self.stream.flush()
 
 
-def _invalid_folder(student, path, message):
-    return {"student": student, "notebook": Path(path).name, "submission": str(path),
-            "status": INVALID, "message": message, "flags": [], "exercises": [],
-            "total": 0.0, "max": 0.0, "cell_errors": [], "notes": [], "timing": {}}
+async def grade_student(entry, release, **options):
+    """A student's records: one per released notebook, then one per unmatched file."""
+    records = []
+    for path, released, duplicates in plan(entry, release):
+        record = await grade_notebook(path, entry.student, release, released=released,
+                                      **options)
+        record.flags += [f"duplicate:{Path(d).name}" for d in duplicates]
+        records.append(record)
+    submitted = {r.notebook for r in records}
+    why = "; ".join(f"{Path(path).name}: {message}" for path, message in entry.problems)
+    for released in release:
+        if released.name not in submitted:
+            records.append(NotebookRecord.new(
+                entry.student, released.name, "", MISSING,
+                f"not submitted ({why})" if why else "not submitted", released,
+                exercise_status="not submitted"))
+    order = {r.name: i for i, r in enumerate(release)}
+    return sorted(records, key=lambda r: order.get(r.notebook, len(order)))
 
 
 def run_batch(paths, *, release_dir="exercises", out="grades", jobs=2, cell_timeout=60,
@@ -153,21 +263,23 @@ def run_batch(paths, *, release_dir="exercises", out="grades", jobs=2, cell_time
     for path in sorted((out / "results").glob("*.json")):
         found = report.read_student(path)
         if found:
-            existing[report.safe_name(found[0])] = found
+            existing[report.safe_name(found.student)] = found
     if seed is None:
         seed = _previous_seed(out, existing) if not force else None
     if seed is None:
         seed = secrets.randbelow(2**32)
 
-    todo, results = [], {name: records for name, (_, records, _) in existing.items()}
+    todo, results = [], {name: found.records for name, found in existing.items()}
     progress = Progress(len(students), progress_stream)
     skipped = 0
     for entry in students:
-        if not force and report.safe_name(entry.student) in existing:
+        before = existing.get(report.safe_name(entry.student))
+        files = _fingerprint(entry)
+        if not force and before is not None and before.files == files:
             skipped += 1
-            progress.update(existing[report.safe_name(entry.student)][1], skipped=True)
+            progress.update(before.records, skipped=True)
         else:
-            todo.append(entry)
+            todo.append((entry, files))
 
     state = {"last_write": 0.0}
 
@@ -177,28 +289,25 @@ def run_batch(paths, *, release_dir="exercises", out="grades", jobs=2, cell_time
             report.write_batch(out, all_records, release, seed, release_dir)
             state["last_write"] = monotonic()
 
-    async def grade_student(entry, semaphore, sanctioned):
+    async def grade(entry, files, semaphore, sanctioned):
         async with semaphore:
-            records = [_invalid_folder(entry.student, path, message)
-                       for path, message in entry.problems]
-            for path in entry.notebooks:
-                records.append(await grade_notebook(
-                    path, entry.student, release, seed=seed, cell_timeout=cell_timeout,
-                    total_timeout=total_timeout, kernel_name=kernel_name,
-                    sanctioned_cache=sanctioned))
+            records = await grade_student(
+                entry, release, seed=seed, cell_timeout=cell_timeout,
+                total_timeout=total_timeout, kernel_name=kernel_name,
+                sanctioned_cache=sanctioned)
             for record in records:
-                record["seed"] = seed
-            report.write_student(out, entry.student, records, seed)
+                record.seed = seed
+            report.write_student(out, entry.student, records, seed, files)
             results[report.safe_name(entry.student)] = records
             progress.update(records)
             write_all()
 
     async def main():
         semaphore, sanctioned = asyncio.Semaphore(max(1, jobs)), {}
-        await asyncio.gather(*(grade_student(e, semaphore, sanctioned) for e in todo))
+        await asyncio.gather(*(grade(e, f, semaphore, sanctioned) for e, f in todo))
 
     try:
-        _run_in_thread(main)
+        run_in_thread(main)
     finally:
         write_all(final=True)
         progress.finish()
@@ -214,11 +323,11 @@ def _previous_seed(out, existing):
         return json.loads((out / "results.json").read_text())["seed"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    seeds = {seed for _, _, seed in existing.values() if seed is not None}
+    seeds = {found.seed for found in existing.values() if found.seed is not None}
     return seeds.pop() if len(seeds) == 1 else None
 
 
-def _run_in_thread(make_coroutine):
+def run_in_thread(make_coroutine):
     """Run a coroutine in its own thread's event loop; Ctrl-C cancels it cleanly.
 
     (nbclient installs signal handlers when it runs in the main thread; in a

@@ -18,11 +18,12 @@ gradients), and every exercise's reference. Forward functions
 (``bplib.functional.softmax``) are allowed.
 """
 
-import ast
 import importlib
 import inspect
 import types
 from pathlib import Path
+
+from bplib.grading.cells import parse_cell  # noqa: F401 (scan's import)
 
 EVERY = "*"  # in a catalogue entry's gives: every exercise
 
@@ -198,21 +199,3 @@ def catalogue():
 def module_path(dotted):
     parts = dotted.split(".")
     return (parts[0],) + tuple(("attr", p) for p in parts[1:])
-
-
-# --------------------------------------------------------------------------
-# Parsing cells
-# --------------------------------------------------------------------------
-
-def parse_cell(source):
-    """The module AST of a cell's code (IPython syntax allowed), or None."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-        source = TransformerManager().transform_cell(source)
-    except Exception:  # IPython missing or confused: drop magics and shell escapes ourselves
-        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                           for line in source.splitlines())
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError):
-        return None

@@ -1,7 +1,9 @@
 """Running an assembled notebook in a fresh Jupyter kernel, with time limits.
 
 Every submission gets its own kernel (nbclient over jupyter_client), started
-in an empty temporary folder, with stdin disabled (``input()`` raises), a
+in a cage of the batch's sandbox (``bplib.classroom.sandbox``: under bwrap no
+network, a private file view, limits, and everything killed at the end), in
+an empty home folder of its own, with stdin disabled (``input()`` raises), a
 per-cell limit (the kernel is interrupted and the next cell runs) and a
 per-submission limit (the kernel is killed). Errors in a cell never stop the
 run; a kernel that dies stops it. Only what the grader needs is kept: the
@@ -10,17 +12,12 @@ error of each cell, and the standard output of the harness cells.
 
 import asyncio
 import logging
-import os
-import re
 import subprocess
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from time import monotonic
 
 TIMEOUT_NAME = "CellTimeout"
 HARNESS_OUTPUT_LIMIT = 20_000_000  # characters of a harness cell's stdout we keep
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 _log = logging.getLogger("bplib.classroom.kernel")
 _log.addHandler(logging.NullHandler())
@@ -34,7 +31,6 @@ class Outcome:
     status: str = "not run"   # "ok", "error", "timeout" or "not run"
     ename: str = ""
     evalue: str = ""
-    traceback: str = ""
     seconds: float = 0.0
     stdout: str = ""          # harness cells only
 
@@ -45,7 +41,6 @@ class Execution:
     status: str = "completed"  # "completed", "kernel-died", "timeout" or "grader-error"
     message: str = ""
     kernel_seconds: float = 0.0  # starting the kernel
-    kernel_log: str = ""
 
 
 def _client_class():
@@ -71,30 +66,55 @@ def _client_class():
     return _Client
 
 
-def kernel_env():
-    env = dict(os.environ)
-    env["MPLBACKEND"] = "Agg"                    # no inline images to encode
-    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # no debugger warning at start-up
-    env.pop("JPY_PARENT_PID", None)
-    return env
+def _kernel_manager(kernel_name, cage):
+    """A kernel manager whose kernel runs in ``cage`` (a sandbox.Cage), or plainly.
+
+    In a bwrap cage the kernel has no network at all, so it talks to the
+    grader over Unix sockets (ZeroMQ's ipc transport) in the cage's runtime
+    folder, which both sides see at the same path; it is interrupted by a
+    message (a signal could not reach it through the PID namespace).
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    if cage is None:
+        return AsyncKernelManager(kernel_name=kernel_name, log=_log)
+
+    class CagedKernelManager(AsyncKernelManager):
+        def format_kernel_cmd(self, extra_arguments=None):
+            return cage.command(super().format_kernel_cmd(extra_arguments))
+
+    options = {"transport": "ipc", "ip": str(cage.runtime / "kernel")} \
+        if cage.sandbox.kind == "bwrap" else {}
+    km = CagedKernelManager(kernel_name=kernel_name, log=_log, **options)
+    km.connection_file = str(cage.runtime / "kernel.json")
+    if cage.sandbox.kind == "bwrap":
+        km.kernel_spec.interrupt_mode = "message"
+    return km
 
 
 async def execute(cells, *, cell_timeout, total_timeout, kernel_name="python3",
-                  skip=lambda index, outcomes: False):
+                  skip=lambda index, outcomes: False, sandbox=None, cage=None):
     """Run cells ([(kind, source)]) in a fresh kernel; returns an Execution.
 
     ``skip(index, outcomes)`` may decline a cell given the outcomes so far.
+    The kernel runs in ``cage`` when given (the caller closes it), else in a
+    fresh cage of ``sandbox`` (default: ``sandbox.current()``), closed here;
+    everything the kernel started is killed when it ends.
     """
     import nbformat
-    from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    from bplib.classroom import sandbox as sandboxes
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)
                                          for _, source in cells])
     result = Execution(outcomes=[Outcome() for _ in cells])
-    workdir = tempfile.mkdtemp(prefix="bplib-grade-")
-    log_path = Path(workdir) / "kernel.log"
-    km = AsyncKernelManager(kernel_name=kernel_name, log=_log)
+    own_cage = cage is None
+    if own_cage:
+        cage = (sandbox or sandboxes.current()).cage(total_timeout)
+    workdir = str(cage.home)
+    log_path = cage.folder / "kernel.log"
+    km = _kernel_manager(kernel_name, cage)
     client = _client_class()(
         nb, [kind for kind, _ in cells], km=km, log=_log, timeout=cell_timeout,
         startup_timeout=max(60, cell_timeout), interrupt_on_timeout=True,
@@ -108,7 +128,7 @@ async def execute(cells, *, cell_timeout, total_timeout, kernel_name="python3",
     async def run_cells():
         started = monotonic()
         with open(log_path, "wb") as log:
-            async with client.async_setup_kernel(cwd=workdir, env=kernel_env(), stdout=log,
+            async with client.async_setup_kernel(cwd=workdir, env=cage.env(), stdout=log,
                                                  stderr=log, stdin=subprocess.DEVNULL):
                 result.kernel_seconds = monotonic() - started
                 for index, cell in enumerate(nb.cells):
@@ -156,11 +176,8 @@ async def execute(cells, *, cell_timeout, total_timeout, kernel_name="python3",
                 result.status, "Error")
     finally:
         await _shutdown(client, km)
-        try:
-            result.kernel_log = log_path.read_text(errors="replace")[-4000:]
-        except OSError:
-            pass
-        _remove(workdir)
+        if own_cage:
+            cage.close()
     return result
 
 
@@ -170,7 +187,6 @@ def _record(outcome, reply, stdout):
     if content.get("status") == "error":
         outcome.ename = content.get("ename", "")
         outcome.evalue = content.get("evalue", "")
-        outcome.traceback = _ANSI.sub("", "\n".join(content.get("traceback", [])))[-3000:]
         outcome.status = "timeout" if outcome.ename == TIMEOUT_NAME else "error"
     else:
         outcome.status = "ok"
@@ -196,8 +212,3 @@ async def _shutdown(client, km):
             await ensure_async(km.cleanup_resources())
     except Exception:
         pass
-
-
-def _remove(directory):
-    import shutil
-    shutil.rmtree(directory, ignore_errors=True)

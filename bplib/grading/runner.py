@@ -10,9 +10,14 @@ the comparison can happen in the same process (``check``) or in another one
 import base64
 import contextlib
 import copy
+import ctypes
 import io
+import signal
+import threading
+import time
 import traceback
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +66,7 @@ def call_student(fn, args, arg_names):
         record["outputs"] = to_portable(result)
         record["warnings"] = sorted({f"{w.category.__name__}: {w.message}"
                                      for w in caught})[:20]
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, CheckTimeout):
         raise
     except BaseException as exc:  # SystemExit too: a check never crashes
         record["error"] = _describe_exception(exc)
@@ -74,12 +79,27 @@ def call_student(fn, args, arg_names):
 _LIBRARY_DIRS = tuple(str(Path(m.__file__).resolve().parent) for m in (np, bplib))
 
 
+def _is_library(frame):
+    return str(Path(frame.filename).resolve()).startswith(_LIBRARY_DIRS)
+
+
 def _describe_exception(exc):
-    """Type, message and the line of the student's code that raised."""
-    line = None
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if not str(Path(frame.filename).resolve()).startswith(_LIBRARY_DIRS):
-            line = {"line": frame.lineno, "code": (frame.line or "").strip()}
+    """Type, message and the line of the student's code that raised.
+
+    "where" is the innermost line of the student's code (not numpy's or
+    bplib's): line, code, function. "entry" says whether that line is in
+    the function under check itself (called straight from the grader), as
+    opposed to a helper it called: a NotImplementedError from a helper means
+    the helper is not written yet, not that the exercise was not attempted.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    line, entry = None, True
+    for k in range(len(frames) - 1, -1, -1):
+        if not _is_library(frames[k]):
+            frame = frames[k]
+            line = {"line": frame.lineno, "code": (frame.line or "").strip(),
+                    "function": frame.name}
+            entry = k == 0 or _is_library(frames[k - 1])
             break
     try:
         message = str(exc)
@@ -87,7 +107,7 @@ def _describe_exception(exc):
         message = f"<unprintable {type(exc).__name__}>"
     if len(message) > 300:
         message = message[:300] + "..."
-    return {"type": type(exc).__name__, "message": message, "where": line}
+    return {"type": type(exc).__name__, "message": message, "where": line, "entry": entry}
 
 
 def _same(a, b):
@@ -107,6 +127,124 @@ def _same(a, b):
     if callable(a):
         return True
     return type(a) is type(b) and a == b
+
+
+# --------------------------------------------------------------------------
+# A time limit on the student's code
+# --------------------------------------------------------------------------
+
+class CheckTimeout(BaseException):
+    """Raised inside the student's code when a check's time limit is up.
+
+    A BaseException, so that the student's ``except Exception`` does not
+    swallow it (and the timer raises it again every 50 ms if a bare
+    ``except:`` does).
+    """
+
+
+def timeout_record(seconds, where=None, before=False):
+    """The record of a trial that was stopped (or, before=True, not run because
+    the same function object timed out in an earlier check)."""
+    message = f"did not return within {seconds:g} s: an infinite loop?"
+    if before:
+        message = (f"did not return within {seconds:g} s when it was checked before: an "
+                   "infinite loop? Fix it and run its cell again (that makes a new "
+                   "function), then run this check again.")
+    return {"outputs": None, "changed": [], "warnings": [], "stdout": "", "stdout_chars": 0,
+            "error": {"type": "Timeout", "message": message, "where": where, "entry": True,
+                      "seconds": seconds}}
+
+
+_timed_out = weakref.WeakKeyDictionary()  # function (or class) -> the limit it exceeded
+_timed_out_ids = {}                       # the same, for objects without weak references
+
+
+def remember_timeout(fn, seconds):
+    try:
+        _timed_out[fn] = seconds
+    except TypeError:
+        _timed_out_ids[id(fn)] = (fn, seconds)  # keeps fn alive, so its id stays its own
+
+
+def timed_out_before(fn):
+    """The time limit ``fn`` exceeded in an earlier check, or None."""
+    try:
+        if fn in _timed_out:
+            return _timed_out[fn]
+    except TypeError:
+        pass
+    entry = _timed_out_ids.get(id(fn))
+    return entry[1] if entry and entry[0] is fn else None
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Raise CheckTimeout in this thread's code once ``seconds`` have passed.
+
+    On the main thread (where Jupyter runs cells) a SIGALRM timer does it,
+    and an earlier timer is restored afterwards. Elsewhere a watchdog thread
+    raises the exception asynchronously in this thread (CPython); where
+    neither is possible the code runs without a limit.
+    """
+    if seconds is None or seconds <= 0:
+        yield
+        return
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        with _alarm(seconds):
+            yield
+    else:
+        with _watchdog(seconds):
+            yield
+
+
+@contextlib.contextmanager
+def _alarm(seconds):
+    def on_alarm(signum, frame):
+        raise CheckTimeout()
+
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if old_delay:  # someone else's timer: give it what is left of its time
+            left = max(old_delay - (time.monotonic() - started), 1e-3)
+            signal.setitimer(signal.ITIMER_REAL, left, old_interval)
+
+
+@contextlib.contextmanager
+def _watchdog(seconds):
+    set_async = getattr(getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None)
+    if set_async is None:
+        yield
+        return
+    thread_id = ctypes.c_ulong(threading.get_ident())
+    lock, state = threading.Lock(), {"active": True}
+    stop = threading.Event()
+
+    def watch():
+        if stop.wait(seconds):
+            return
+        while True:
+            with lock:
+                if not state["active"]:
+                    return
+                set_async(thread_id, ctypes.py_object(CheckTimeout))
+            if stop.wait(0.05):
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        with lock:
+            state["active"] = False
+            set_async(thread_id, ctypes.c_void_p(0))  # drop one not yet delivered
+        stop.set()
 
 
 # --------------------------------------------------------------------------
@@ -178,3 +316,53 @@ class Opaque:
 
     def __repr__(self):
         return f"<{self.type_name}>"
+
+
+# --------------------------------------------------------------------------
+# Trial inputs as data: how a clean run of the student's code receives them
+# --------------------------------------------------------------------------
+
+class SmoothFunction:
+    """f(x) = sum(sin(A * x) + B * x**2), a trial's scalar function; callable only
+    (its exact gradient stays with the grader)."""
+
+    def __init__(self, A, B):
+        self.A, self.B = A, B
+
+    def __call__(self, x):
+        return float(np.sum(np.sin(self.A * x) + self.B * x ** 2))
+
+
+def to_data(value):
+    """Encode trial inputs as JSON-able data, in full: arrays, numbers, strings,
+    None, containers and SmoothFunction-like functions (any object with that class
+    name and arrays A and B). ``from_data`` rebuilds them. Raises TypeError
+    for anything else."""
+    if isinstance(value, (list, tuple)):
+        return {"kind": "list" if isinstance(value, list) else "tuple",
+                "items": [to_data(v) for v in value], "length": len(value)}
+    if isinstance(value, dict):
+        return {"kind": "dict", "items": [[str(k), to_data(v)] for k, v in value.items()]}
+    if type(value).__name__ == "SmoothFunction":
+        return {"kind": "smooth-function", "A": to_data(value.A), "B": to_data(value.B)}
+    if isinstance(value, str):
+        return {"kind": "str", "value": value}
+    portable = to_portable(value)
+    if portable["kind"] == "other":
+        raise TypeError(f"a trial input of type {type(value).__name__} cannot be sent as data")
+    return portable
+
+
+def from_data(data):
+    """The values ``to_data`` encoded."""
+    kind = data.get("kind")
+    if kind == "smooth-function":
+        return SmoothFunction(from_data(data["A"]), from_data(data["B"]))
+    if kind == "str":
+        return str(data["value"])
+    if kind in ("tuple", "list"):
+        items = [from_data(v) for v in data["items"]]
+        return tuple(items) if kind == "tuple" else items
+    if kind == "dict":
+        return {k: from_data(v) for k, v in data["items"]}
+    return from_portable(data)

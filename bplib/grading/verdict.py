@@ -7,20 +7,28 @@ student's code. That is what lets classroom grading run the student's
 functions in one process and judge them in another.
 """
 
+import functools
 import html
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from bplib.gradcheck import relative_error
+from bplib.gradcheck import AGREE, WRONG, relative_error
 from bplib.grading.exercises import EXERCISE_LIST
-from bplib.grading.runner import Opaque, call_student, from_portable
+from bplib.grading.runner import (CheckTimeout, Opaque, _describe_exception, call_student,
+                                  from_portable, remember_timeout, time_limit, timed_out_before,
+                                  timeout_record)
 
 EXERCISES = {exercise.id: exercise for exercise in EXERCISE_LIST}
 DEFAULT_SEED = 2024
 REFERENCE_TOLERANCE = 1e-6  # relative error allowed against the reference answer
 NEGLIGIBLE = 1e-12          # absolute differences below this are rounding, not mistakes
-GRADCHECK_TOLERANCE = 1e-5  # a correct gradient is ~1e-8 from central differences
+# The gradient-check line applies lesson 11's rule of thumb (bplib.gradcheck):
+# below AGREE the gradients agree; above WRONG they are wrong; between, look closer.
+GRADCHECK_AGREE, GRADCHECK_WRONG = AGREE, WRONG
+DEFAULT_TIMEOUT = 5.0       # seconds a check may spend in the student's code
+MAX_SHOWN_OUTPUT = 600      # characters of the student's printing shown in feedback
 
 
 def _exercise(exercise_id):
@@ -42,28 +50,62 @@ def make_trials(exercise_id, seed=None):
     return _exercise(exercise_id).make_trials(np.random.default_rng(seed))
 
 
-def run_trials(exercise_id, fn, seed=None):
-    """Call ``fn`` on every trial; return the portable records (student side)."""
+def time_limit_of(exercise_id, timeout=None):
+    """The time limit of a check in seconds: ``timeout``, else the exercise's own,
+    else DEFAULT_TIMEOUT."""
+    exercise = _exercise(exercise_id)
+    return timeout if timeout is not None else (exercise.timeout or DEFAULT_TIMEOUT)
+
+
+def run_trials(exercise_id, fn, seed=None, *, timeout=None):
+    """Call ``fn`` on every trial; return the portable records (student side).
+
+    The calls share one time limit (``time_limit_of``); when it is up, the
+    trial that was running gets a Timeout record and the rest are not run, and
+    the same function object is not run again by later checks (it would hang
+    again): they get a Timeout record at once.
+    """
     exercise = _exercise(exercise_id)
     if not callable(fn):
         return [{"outputs": None, "changed": [], "warnings": [], "stdout": "",
                  "stdout_chars": 0, "error": {"type": "NotCallable", "where": None,
                                               "message": f"got {type(fn).__name__}"}}]
-    return [call_student(fn, trial.args, exercise.arg_names)
-            for trial in make_trials(exercise_id, seed)]
+    limit = time_limit_of(exercise_id, timeout)
+    trials = make_trials(exercise_id, seed)
+    if (before := timed_out_before(fn)) is not None and before >= limit:
+        return [timeout_record(before, before=True)]
+    target = fn if exercise.drive is None else functools.partial(exercise.drive, fn)
+    records = []
+    try:
+        with time_limit(limit):
+            for trial in trials:
+                records.append(call_student(target, trial.args, exercise.arg_names))
+    except CheckTimeout as exc:
+        if len(records) < len(trials):  # (not the timer going off just as the last one ended)
+            remember_timeout(fn, limit)
+            records.append(timeout_record(limit, _describe_exception(exc)["where"]))
+    return records
 
 
-def check(exercise_id, fn, *, seed=None):
+def check(exercise_id, fn, *, seed=None, timeout=None):
     """Check a student's implementation of an exercise against the reference.
 
     Runs several trials with inputs drawn from ``seed`` (a fixed default when
     None, so a notebook's report is the same on every run) and returns a
     CheckResult with .passed, .score (the fraction of trials passed) and
-    .feedback. Never raises because of ``fn``; raises ValueError for an
-    unknown exercise id.
+    .feedback. ``timeout`` limits the seconds spent in ``fn`` (default: the
+    exercise's, else DEFAULT_TIMEOUT). Never raises because of ``fn``;
+    raises ValueError for an unknown exercise id.
+
+    Under nbgrader (NBGRADER_EXECUTION set) the feedback is printed and the
+    result displays as the points earned, which nbgrader reads as the score.
     """
-    _exercise(exercise_id)
-    return grade(exercise_id, run_trials(exercise_id, fn, seed), seed=seed)
+    exercise = _exercise(exercise_id)
+    result = grade(exercise_id, run_trials(exercise_id, fn, seed, timeout=timeout), seed=seed)
+    if os.environ.get("NBGRADER_EXECUTION"):
+        print(result.feedback)
+        return NbgraderResult.of(result, exercise.points)
+    return result
 
 
 # --------------------------------------------------------------------------
@@ -78,6 +120,16 @@ class TrialVerdict:
     hints: list = field(default_factory=list)
     gradcheck_error: float = None
     not_attempted: bool = False
+    score: float = None        # None: 1.0 when passed, else 0.0; set by assessed exercises
+    notes: list = field(default_factory=list)  # said even when it passed (an accuracy)
+    stdout: str = ""           # the start of what the student's code printed
+    stdout_chars: int = 0
+    detail: str = ""           # the first differing value, for "no known mistake matches"
+    size: int = 0              # how many numbers the trial's inputs hold
+
+    @property
+    def points(self):
+        return (1.0 if self.passed else 0.0) if self.score is None else self.score
 
 
 @dataclass
@@ -116,6 +168,33 @@ class CheckResult:
                 "trials": [vars(t) for t in self.trials]}
 
 
+class NbgraderResult(CheckResult):
+    """A CheckResult that displays as the points earned, for nbgrader.
+
+    nbgrader scores a grade cell by its displayed result: text/plain that
+    parses as a float is the points. So this result's text is that number
+    alone (the feedback is printed by ``check``), and it has no HTML.
+    """
+
+    points: float = 0.0
+
+    @classmethod
+    def of(cls, result, points):
+        made = cls(**{name: getattr(result, name) for name in
+                      ("exercise_id", "passed", "score", "feedback", "status", "trials")})
+        made.points = float(round(result.score * points, 6))
+        return made
+
+    def __repr__(self):
+        return repr(self.points)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(repr(self.points))
+
+    def _repr_html_(self):
+        return None
+
+
 # --------------------------------------------------------------------------
 # Judging
 # --------------------------------------------------------------------------
@@ -124,34 +203,61 @@ def grade(exercise_id, records, seed=None):
     """Judge portable records against the reference (grader side)."""
     exercise = _exercise(exercise_id)
     trials = make_trials(exercise_id, seed)
+    stopped = any(isinstance(r, dict) and (r.get("error") or {}).get("type") == "Timeout"
+                  for r in records)
     verdicts = []
     for k, trial in enumerate(trials):
         record = records[k] if k < len(records) else None
         try:
-            verdicts.append(_judge(exercise, trial, record))
+            if record is None and stopped:
+                verdict = TrialVerdict(trial.label, False, ["was not run: the check stopped at "
+                                                            "its time limit"])
+            else:
+                verdict = _judge(exercise, trial, record)
         except Exception as exc:  # the grader's own safety net
-            verdicts.append(TrialVerdict(trial.label, False,
-                                         [f"could not be graded ({type(exc).__name__}: {exc})"]))
+            verdict = TrialVerdict(trial.label, False,
+                                   [f"could not be graded ({type(exc).__name__}: {exc})"])
+        verdicts.append(verdict)
     return _summarise(exercise, verdicts)
 
 
 def _judge(exercise, trial, record):
     if record is None:
         return TrialVerdict(trial.label, False, ["was not run"])
-    verdict = TrialVerdict(trial.label, True)
+    verdict = TrialVerdict(trial.label, True, stdout=str(record.get("stdout", "")),
+                           stdout_chars=int(record.get("stdout_chars", 0)))
     error = record.get("error")
     if error:
-        if error["type"] == "NotImplementedError":
-            return TrialVerdict(trial.label, False, ["not attempted yet"], not_attempted=True)
         verdict.passed = False
         where = error.get("where")
-        at = f" at line {where['line']}: {where['code']}" if where and where.get("code") else ""
-        verdict.problems.append(f"raised {error['type']}: {error['message']}{at}")
-        verdict.hints.extend(_error_hints(error, trial))
+        if error["type"] == "NotImplementedError" and error.get("entry", True):
+            verdict.problems.append("not attempted yet")
+            verdict.not_attempted = True
+            return verdict
+        if error["type"] == "NotImplementedError" and where:
+            verdict.problems.append(
+                f"`{where.get('function', '?')}` raised NotImplementedError at line "
+                f"{where['line']}: {where['code']}")
+            verdict.hints.append(f"`{where.get('function', '?')}`, which your code calls, is "
+                                 "not written yet: write it, run its cell, then run this check "
+                                 "again.")
+            return verdict
+        if error["type"] == "Timeout":
+            at = _located(where)
+            verdict.problems.append(f"{error['message']}{at}")
+            return verdict
+        verdict.problems.append(f"raised {error['type']}: {error['message']}{_located(where)}")
+        verdict.hints.extend(_error_hints(exercise, error, trial))
         return verdict
 
-    expected = exercise.reference(*trial.args)
     got = from_portable(record["outputs"])
+    if exercise.assess is not None:
+        verdict.score, problems, verdict.notes = exercise.assess(trial, got)
+        verdict.passed = verdict.score == 1.0
+        verdict.problems.extend(problems)
+        return verdict
+
+    expected = exercise.expected(trial)
     try:
         pairs = _pair_outputs(exercise.output_names, expected, got)
     except StructureProblem as problem:
@@ -160,10 +266,10 @@ def _judge(exercise, trial, record):
         return verdict
 
     numerical = None
-    if exercise.numerical is not None and not trial.stability:
+    if exercise.numerical is not None and not trial.stability and trial.gradcheck:
         numerical = _flatten(exercise.output_names, exercise.numerical(trial.args))
     for name, want, have in pairs:
-        _judge_output(verdict, name, want, have, numerical, trial)
+        _judge_output(exercise, verdict, name, want, have, numerical, trial)
 
     if record.get("changed"):
         names = ", ".join(f"`{n}`" for n in record["changed"])
@@ -177,6 +283,8 @@ def _judge(exercise, trial, record):
         elif exercise.id == "numerical_gradient":
             how = ("Perturb a copy, or save old = x[i] and restore x[i] = old after the two "
                    "evaluations.")
+        elif exercise.drive is not None:
+            how = "Keep the arrays your object is given as they are; store new ones."
         else:
             how = f"Compute a new array, or work on a copy (`{first}.copy()`)."
         verdict.hints.append("Never change an argument: the caller still needs it. " + how)
@@ -185,12 +293,35 @@ def _judge(exercise, trial, record):
     if unstable:
         verdict.passed = False
         verdict.problems.append("numpy warned: " + "; ".join(unstable))
-        verdict.hints.append(_OVERFLOW_HINTS.get(exercise.id, _OVERFLOW_HINTS["default"]))
+        verdict.hints.append(exercise.overflow_hint or _OVERFLOW_HINTS.get(
+            exercise.id, _OVERFLOW_HINTS["default"]))
     if not verdict.passed:
         hint = _recognise_mistake(exercise, trial, pairs)
         if hint:
             verdict.hints.insert(0, hint)
+        elif verdict.detail:
+            verdict.size = sum(int(np.size(a)) for a in _leaves(trial.args))
     return verdict
+
+
+def _located(where):
+    """" at line N: code" for an error's location in the student's code."""
+    if where and where.get("code"):
+        return f" at line {where['line']}: {where['code']}"
+    if where and where.get("line"):
+        return f" at line {where['line']}"
+    return ""
+
+
+def _leaves(value):
+    """The arrays and numbers inside a trial's arguments."""
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, (np.ndarray, int, float)):
+        return [value]
+    return [np.asarray(vars(value).get("A", 0.0))] if hasattr(value, "__dict__") else []
 
 
 class StructureProblem(Exception):
@@ -238,6 +369,16 @@ def _pair_outputs(names, expected, got):
                     + (f" (missing {missing})" if missing else "")
                     + (f" (unexpected {extra})" if extra else ""))
             pairs.extend(_pair_leaf(f"{name}['{key}']", want[key], have[key]) for key in want)
+        elif isinstance(want, list):  # a list of (dW, db) pairs, one per layer
+            if not isinstance(have, (list, tuple)) or len(have) != len(want):
+                raise StructureProblem(f"{name} is {_describe(have)}; expected a list of "
+                                       f"{len(want)} (dW, db) pairs, one per layer")
+            for l, (want_pair, have_pair) in enumerate(zip(want, have)):
+                if not isinstance(have_pair, (list, tuple)) or len(have_pair) != 2:
+                    raise StructureProblem(f"{name}[{l}] is {_describe(have_pair)}; expected a "
+                                           "pair (dW, db)")
+                pairs.extend(_pair_leaf(f"{part}{l + 1}", w, h) for part, w, h
+                             in zip(("dW", "db"), want_pair, have_pair))
         else:
             pairs.append(_pair_leaf(name, want, have))
     return pairs
@@ -266,12 +407,15 @@ def _flatten(names, value):
     for name, v in zip(names, values):
         if isinstance(v, dict):
             flat.update({f"{name}['{k}']": vv for k, vv in v.items()})
+        elif isinstance(v, list):
+            flat.update({f"{part}{l + 1}": vv for l, pair in enumerate(v)
+                         for part, vv in zip(("dW", "db"), pair)})
         elif v is not None:
             flat[name] = v
     return flat
 
 
-def _judge_output(verdict, name, want, have, numerical, trial):
+def _judge_output(exercise, verdict, name, want, have, numerical, trial):
     """Add the problems of one output to the verdict."""
     if have.dtype.kind not in "fiu" or have.dtype.kind in "iu" and np.ndim(want) > 0:
         kind = "an integer" if have.dtype.kind in "iu" else f"a {have.dtype}"
@@ -295,8 +439,9 @@ def _judge_output(verdict, name, want, have, numerical, trial):
         bad = "NaN" if np.any(np.isnan(have)) else "inf"
         verdict.problems.append(f"{name} contains {bad}")
         if trial.stability:
-            verdict.hints.append("Large inputs overflowed somewhere: an exp of a big number is "
-                                 "inf, and inf / inf is NaN. Use the numerically stable form.")
+            verdict.hints.append(exercise.overflow_hint or (
+                "Large inputs overflowed somewhere: an exp of a big number is inf, and "
+                "inf / inf is NaN. Use the numerically stable form."))
         return
     error = _error(have, want)
     if numerical is not None and name in numerical:
@@ -310,6 +455,40 @@ def _judge_output(verdict, name, want, have, numerical, trial):
                  f"; gradient check against central differences: relative error {grad_error:.1e}")
         verdict.problems.append(f"{name}: values differ from the reference (relative error "
                                 f"{error:.1e}){check}")
+        if not verdict.detail:
+            verdict.detail = _first_difference(name, want, have, trial, exercise.arg_names)
+
+
+def _show(value, limit=300):
+    """An array or number as a short text (at most ``limit`` characters)."""
+    if isinstance(value, np.ndarray):
+        text = np.array2string(value, precision=4, threshold=24, edgeitems=3,
+                               max_line_width=88, suppress_small=False)
+    elif isinstance(value, float):
+        text = f"{value:.6g}"
+    elif isinstance(value, (list, tuple, dict)):
+        text = repr(value)
+    else:
+        text = type(value).__name__
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _first_difference(name, want, have, trial, arg_names):
+    """The trial's inputs, the expected and the student's value, and the first
+    element that differs: what a student needs to reproduce the failure."""
+    want, have = np.asarray(want, dtype=float), np.asarray(have, dtype=float)
+    scale = np.max(np.abs(want), initial=0.0) + np.max(np.abs(have), initial=0.0)
+    wrong = np.abs(have - want) > max(REFERENCE_TOLERANCE * scale, NEGLIGIBLE)
+    index = np.unravel_index(int(np.argmax(wrong)), want.shape) if want.ndim else ()
+    at = f"{name}[{', '.join(map(str, index))}]" if want.ndim else name
+    lines = ["  inputs:"]
+    lines += [f"    {arg} = {_show(value)}".replace("\n", "\n      ")
+              for arg, value in zip(arg_names, trial.args)]
+    lines.append(f"  expected {name} = {_show(want)}".replace("\n", "\n      "))
+    lines.append(f"  yours    {name} = {_show(have)}".replace("\n", "\n      "))
+    lines.append(f"  first difference: {at} is {float(have[index]):.6g}, expected "
+                 f"{float(want[index]):.6g}")
+    return "\n".join(lines)
 
 
 def _error(have, want):
@@ -359,34 +538,51 @@ _ONE_DIMENSIONAL_HINT = ("Your code handles one-dimensional inputs only: it pass
                          "one-dimensional trial and failed on inputs with more axes. Use "
                          "whole-array numpy operations instead of loops over len(z).")
 
+_MATMUL_ERRORS = ("matmul: Input operand", "not aligned", "mismatch in its core dimension")
 
-def _error_hints(error, trial):
+
+def _error_hints(exercise, error, trial):
     hints = []
     message = error.get("message", "")
+    for text, hint in exercise.error_hints:
+        if text in message or text == error["type"]:
+            hints.append(hint)
     if "truth value of an array" in message:
         hints.append("You used an array in an `if` (e.g. `if z > 0:`). Work element-wise "
                      "instead: `z > 0` is a boolean mask, and np.where chooses per element.")
-    if "could not be broadcast" in message:
+    if any(text in message for text in _MATMUL_ERRORS):
+        shapes = f" Here: {exercise.shapes}." if exercise.shapes else ""
+        hints.append("The sizes of a matrix product don't match: in A @ B, A's last axis must "
+                     "have B's first axis's length, and (N, D) @ (D, M) gives (N, M). Write "
+                     "each array's shape beside the line that raised, then transpose or swap "
+                     f"the operands so that the inner sizes meet.{shapes}")
+    elif "could not be broadcast" in message:
         hints.append("Two arrays' shapes don't line up. A sum over axis=1 of an (N, C) array "
                      "has shape (N,); keep it as (N, 1) with keepdims=True (or [:, None]) so "
                      "that it broadcasts across each row.")
-    if error["type"] in ("IndexError", "ValueError") and "batch size 1" in trial.label:
+    if error["type"] in ("IndexError", "ValueError", "AxisError") and "batch size 1" in trial.label:
         hints.append("This trial has a batch of one sample: avoid squeeze() and shapes that "
                      "assume N > 1.")
     if error["type"] == "NotCallable":
-        hints.append("Pass the function itself, e.g. check(\"relu_backward\", relu_backward), "
-                     "without calling it.")
+        what = "class" if exercise.drive is not None else "function"
+        hints.append(f"Pass the {what} itself, e.g. check(\"{exercise.id}\", "
+                     f"{exercise.signature.split('(')[0]}), without calling it.")
     return hints
 
 
 def _recognise_mistake(exercise, trial, pairs):
-    """The hint of a known mistake whose output the student's output matches."""
-    expected = _flatten(exercise.output_names, exercise.reference(*trial.args))
+    """The hint of a known mistake whose output the student's output matches.
+
+    A mistake matches when every output of the student's equals the mistake's
+    (within the tolerance) and the mistake's differs from the reference on
+    this trial: a mistake that is right here says nothing about the student.
+    """
+    expected = _flatten(exercise.output_names, exercise.expected(trial))
     got = {name: have for name, _, have in pairs}
     for hint, wrong in exercise.mistakes:
         try:
             with np.errstate(all="ignore"):
-                variant = _flatten(exercise.output_names, wrong(*trial.args))
+                variant = _flatten(exercise.output_names, exercise.run(wrong, trial.args))
         except Exception:
             continue
         differs = False
@@ -407,28 +603,51 @@ def _recognise_mistake(exercise, trial, pairs):
     return None
 
 
+def gradcheck_line(errors, n_trials):
+    """The feedback's line on the gradient check: lesson 11's rule of thumb.
+
+    errors: the largest relative error of each trial that had a gradient
+    check. Says "agree" only when the LARGEST is below AGREE, and counts the
+    trials it covers; prints a bound, never the raw error, below AGREE
+    (round-off differs between machines, and notebooks store this text).
+    """
+    if not errors:
+        return ""
+    worst = max(errors)
+    which = ("in every trial" if len(errors) == n_trials else
+             f"in the {len(errors)} trials with a gradient check (of {n_trials})")
+    if worst < GRADCHECK_AGREE:
+        return (f"\nGradient check: relative error against central differences below "
+                f"{GRADCHECK_AGREE:.0e} {which}: the gradients agree (lesson 11's rule of "
+                "thumb).")
+    verdict = ("above {0:.0e}: wrong" if worst > GRADCHECK_WRONG else
+               "between {1:.0e} and {0:.0e}: look closer").format(GRADCHECK_WRONG,
+                                                                    GRADCHECK_AGREE)
+    return (f"\nGradient check: largest relative error against central differences "
+            f"{worst:.1e}, {verdict} (lesson 11's rule of thumb).")
+
+
 def _summarise(exercise, verdicts):
     n = len(verdicts)
     n_passed = sum(v.passed for v in verdicts)
+    score = sum(v.points for v in verdicts) / n if n else 0.0
     if verdicts and all(v.not_attempted for v in verdicts):
         return CheckResult(exercise.id, False, 0.0,
                            f"{exercise.id}: not attempted yet. Write your code in place of "
                            "`raise NotImplementedError`, run that cell, then run this one again.",
                            "not attempted", verdicts)
     grad_errors = [v.gradcheck_error for v in verdicts if v.gradcheck_error is not None]
-    # A bound, not the raw error: round-off differs between machines, and
-    # notebooks store this text.
-    gradcheck = (f"\nGradient check: relative error against central differences below "
-                 f"{GRADCHECK_TOLERANCE:.0e} in every trial (a match)."
-                 if grad_errors and max(grad_errors) < GRADCHECK_TOLERANCE else "")
+    notes = [f"{note[0].upper()}{note[1:]}." for v in verdicts for note in v.notes]
     if n_passed == n:
-        feedback = (f"{exercise.id}: all {n} trials passed.{gradcheck}")
-        return CheckResult(exercise.id, True, 1.0, feedback, "passed", verdicts)
-    lines = [f"{exercise.id}: {n_passed} of {n} trials passed."]
+        lines = [f"{exercise.id}: all {n} trials passed.{gradcheck_line(grad_errors, n)}",
+                 *notes]
+        lines.extend(_printed(next((v for v in verdicts if v.stdout_chars), None)))
+        return CheckResult(exercise.id, True, 1.0, "\n".join(lines), "passed", verdicts)
+    lines = [f"{exercise.id}: {n_passed} of {n} trials passed.", *notes]
     first = next(v for v in verdicts if not v.passed)
     passed = [v for v in verdicts if v.passed]
     if passed and all("one-dimensional" in v.label for v in passed):
-        first.hints.append(_ONE_DIMENSIONAL_HINT)
+        first.hints.append(exercise.one_dimensional_hint or _ONE_DIMENSIONAL_HINT)
     lines.append(f"First failure, trial {verdicts.index(first) + 1} ({first.label}):")
     lines.extend(f"  - {problem}" for problem in first.problems)
     for hint in dict.fromkeys(first.hints):  # unique, in order
@@ -437,7 +656,30 @@ def _summarise(exercise, verdicts):
               if not v.passed and v is not first]
     if others:
         lines.append("Also failed: trial " + ", ".join(others) + ".")
-    if not first.hints and "values differ" in " ".join(first.problems):
-        lines.append("Hint: no common mistake matches. Check each step on a tiny input against "
-                     "bplib.gradcheck.numerical_gradient to find the first one that is off.")
-    return CheckResult(exercise.id, False, n_passed / n, "\n".join(lines), "failed", verdicts)
+    if not first.hints and first.detail:
+        # No known mistake: show the smallest failing trial, to reproduce by hand.
+        smallest = min((v for v in verdicts if v.detail and not v.hints),
+                       key=lambda v: v.size)
+        lines.append(f"No common mistake matches. The smallest failing trial, "
+                     f"{verdicts.index(smallest) + 1} ({smallest.label}):")
+        lines.append(smallest.detail)
+        lines.append("Hint: " + (exercise.debug_hint or
+                                 "compute each step of your answer on a tiny input by hand "
+                                 "and compare, to find the first one that is off."))
+    lines.extend(_printed(first if first.stdout_chars else
+                          next((v for v in verdicts if v.stdout_chars), None)))
+    return CheckResult(exercise.id, False, score, "\n".join(lines), "failed", verdicts)
+
+
+def _printed(verdict):
+    """The start of what the student's code printed in a trial, as feedback lines."""
+    if verdict is None or not verdict.stdout_chars:
+        return []
+    text = verdict.stdout[:MAX_SHOWN_OUTPUT].rstrip("\n")
+    more = verdict.stdout_chars - len(text)
+    lines = text.split("\n")
+    if len(lines) > 12:
+        lines, more = lines[:12], max(more, 1)
+    shown = "\n".join("  | " + line for line in lines)
+    tail = f"\n  | ... ({verdict.stdout_chars:,} characters in all)" if more > 1 else ""
+    return [f"Your code printed (trial \"{verdict.label}\"):\n{shown}{tail}"]

@@ -1,0 +1,55 @@
+"""Every requirement an exercise states is enforced by a trial.
+
+Each exercise declares its requirements (bplib/grading/exercises/lessonNN.py)
+next to its trials: the sentence the notebook states, the labels of the
+trials that enforce it, and a plausible answer that is right but for breaking
+that one requirement. That answer must fail exactly those trials, on every
+seed, and pass every other trial.
+"""
+
+import pytest
+
+from bplib.grading import EXERCISES, check, make_trials
+from bplib.grading.exercises import EVERY_TRIAL
+
+SEEDS = [None, *range(10)]
+
+REQUIREMENTS = [pytest.param(exercise_id, requirement, id=f"{exercise_id}-{k}")
+                for exercise_id, exercise in EXERCISES.items()
+                for k, requirement in enumerate(exercise.requirements)]
+
+
+@pytest.mark.parametrize("exercise_id", list(EXERCISES))
+def test_every_exercise_states_its_requirements(exercise_id):
+    exercise = EXERCISES[exercise_id]
+    assert exercise.requirements, exercise_id
+    for requirement in exercise.requirements:
+        assert isinstance(requirement.text, str) and requirement.text
+        assert requirement.trials == EVERY_TRIAL or (
+            isinstance(requirement.trials, tuple) and requirement.trials)
+        assert callable(requirement.violation), requirement.text
+
+
+@pytest.mark.parametrize("exercise_id, requirement", REQUIREMENTS)
+def test_a_requirement_without_a_trial_fails(exercise_id, requirement):
+    for seed in SEEDS:
+        trials = make_trials(exercise_id, seed)
+        enforcing = [t.label for t in trials if requirement.enforced_by(t)]
+        assert enforcing, f"{requirement.text!r} has no trial (seed {seed})"
+        if requirement.trials != EVERY_TRIAL:  # each named trial exists
+            for prefix in requirement.trials:
+                assert any(t.label.startswith(prefix) for t in trials), prefix
+
+
+@pytest.mark.parametrize("exercise_id, requirement", REQUIREMENTS)
+def test_breaking_one_requirement_fails_its_trials(exercise_id, requirement):
+    """The requirement's trials fail an answer that breaks just that requirement,
+    on every seed."""
+    problems = []
+    for seed in SEEDS:
+        result = check(exercise_id, requirement.violation, seed=seed)
+        assert not result.passed
+        problems.extend(f"seed {seed}: trial {trial.label!r} passed\n{result.feedback}"
+                        for trial, verdict in zip(make_trials(exercise_id, seed), result.trials)
+                        if requirement.enforced_by(trial) and verdict.passed)
+    assert not problems, "\n".join(problems)
