@@ -182,7 +182,11 @@ def _update(args):
         print(f"bplib update: {folder} is not a workspace yet; bplib lab makes it",
               file=sys.stderr)
         return 2
-    _print_update(workspace.update_workspace(folder, course))
+    try:
+        _print_update(workspace.update_workspace(folder, course))
+    except ValueError as exc:
+        print(f"bplib update: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -199,7 +203,11 @@ def _lab(args, jupyterlab_options):
         print(f"bplib lab: opening the course itself, {folder}, not a workspace: "
               f"your edits change the course")
     elif not (folder / workspace.MANIFEST).is_file():
-        report = workspace.update_workspace(folder, course)
+        try:
+            report = workspace.update_workspace(folder, course)
+        except ValueError as exc:
+            print(f"bplib lab: {exc}", file=sys.stderr)
+            return 2
         counts = ", ".join(f"{sum(p.startswith(folder_name + '/') for p in report.added)} {word}"
                            for folder_name, word in zip(workspace.COURSE_FOLDERS,
                                                         ("lessons", "exercises", "solutions")))

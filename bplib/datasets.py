@@ -80,10 +80,12 @@ def make_regression_1d(n=200, *, seed=0, noise=0.1):
 def load_digits_split(seed=0, *, n_val=360, n_test=360):
     """The 8x8 handwritten digits, split into training, validation and test sets.
 
-    scikit-learn's bundled copy of the UCI pen-written digits: 1,797 grey-scale
-    images of the digits 0 to 9, read from the installed package (no download).
-    Each image has 8 x 8 pixels with values 0..16; a row of X is the image
-    flattened row by row (64 features) and divided by 16, so pixels lie in [0, 1].
+    scikit-learn's bundled copy of the test part of UCI's Optical Recognition of
+    Handwritten Digits: 1,797 images of the digits 0 to 9 written by 13 people,
+    read from the installed package (no download). Each image has 8 x 8 pixels,
+    each the count 0..16 of inked dots in a 4 x 4 block of a 32 x 32 scan. A row
+    of X is an image flattened row by row (64 features) and divided by 16, so
+    pixels lie in [0, 1].
     A seeded permutation puts n_test images in the test set, the next n_val in
     the validation set and the rest (1,077 by default) in the training set; the
     same seed always gives the same split.

@@ -110,10 +110,10 @@ def _heading_with_points(match):
 
 
 def exercise_points(exercise_id):
-    """The points of an exercise: ``EXERCISES[id].points`` (1 where it has none)."""
+    """The points an exercise's check cell is worth: ``EXERCISES[id].points``, the one source."""
     from bplib.grading import EXERCISES
 
-    return getattr(EXERCISES[exercise_id], "points", 1)
+    return EXERCISES[exercise_id].points
 
 
 def _defined_names(source):
@@ -164,7 +164,7 @@ class Generated:
     """What ``generate_exercises`` did with one exercise notebook."""
 
     path: Path
-    action: str  # "wrote", "unchanged" or "skipped"
+    action: str  # "wrote", "unchanged" or "skipped" (an exercise); "annotated" (a solution)
     reason: str = ""
 
     def __str__(self):
@@ -185,6 +185,8 @@ def generate_exercises(solutions_dir="solutions", exercises_dir="exercises", for
         annotated = annotate(nbformat.from_dict(json.loads(json.dumps(source))), solution.stem)
         if annotated != source:
             nbformat.write(annotated, solution)
+            done.append(Generated(solution, "annotated", "its nbgrader metadata and points were "
+                                                         "out of date"))
         target = Path(exercises_dir) / solution.name
         fresh = exercise_from(annotated, solution.stem)
         old = _read_or_none(target)

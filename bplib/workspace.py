@@ -188,6 +188,10 @@ def update_workspace(workspace, course=None):
     course = Path(course).resolve() if course else course_dir()
     if workspace == course:
         raise ValueError(f"the workspace {workspace} is the course itself")
+    for folder in COURSE_FOLDERS:
+        if workspace.is_relative_to(course / folder):
+            raise ValueError(f"the workspace {workspace} is inside the course's {folder}/ "
+                             f"folder; choose one outside it")
     workspace.mkdir(parents=True, exist_ok=True)
     shipped = read_manifest(workspace)["files"]
     report, files = UpdateReport(workspace), dict(shipped)

@@ -457,6 +457,11 @@ def dense_dW_over_N(X, W, b, dZ):
     return dZ @ W.T, X.T @ dZ / X.shape[0], dZ.sum(axis=0)
 
 
+def dense_dW_and_db_over_N(X, W, b, dZ):
+    N = X.shape[0]
+    return dZ @ W.T, X.T @ dZ / N, dZ.sum(axis=0) / N
+
+
 def dense_dX_transposed(X, W, b, dZ):
     return W @ dZ.T, X.T @ dZ, dZ.sum(axis=0)
 
@@ -1218,6 +1223,7 @@ BUGGY = {
         ("db_wrong_axis", dense_db_wrong_axis, "wrong axis"),
         ("db_mean", dense_db_mean, "N times too small"),
         ("dW_extra_1_over_N", dense_dW_over_N, "divided by N"),
+        ("dW_and_db_over_N", dense_dW_and_db_over_N, "dW and db are both divided by N"),
         ("dX_transposed", dense_dX_transposed, "dX looks transposed"),
         ("wrong_sign", dense_wrong_sign, "wrong sign"),
         ("db_view_of_dZ_in_place", dense_db_accumulates_into_dZ, "in place"),

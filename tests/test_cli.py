@@ -190,6 +190,12 @@ def test_lab_on_the_course_itself_opens_it_in_place(course, started, capsys):
     assert not (course / workspace.MANIFEST).exists()
 
 
+def test_lab_refuses_a_workspace_inside_the_course(course, started, capsys):
+    assert cli.main(["lab", "--workspace", str(course / "notebooks" / "mine")]) == 2
+    assert "is inside the course's notebooks/ folder" in capsys.readouterr().err
+    assert not (course / "notebooks" / "mine").exists() and started == []
+
+
 def test_lab_without_jupyterlab_says_how_to_install_it(course, monkeypatch, capsys):
     monkeypatch.setattr(cli, "_has_jupyterlab", lambda: False)
     assert cli.main(["lab"]) == 1

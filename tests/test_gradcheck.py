@@ -712,3 +712,47 @@ def test_check_parameter_gradients_passes_its_arguments_on():
     assert not all(r.passed for r in coarse.values())
     strict = gc.check_parameter_gradients(loss_fn, params, grads, tol=1e-14)
     assert all(r.tol == 1e-14 for r in strict.values())
+
+
+# ReLU exactly at its kink, probed with h / 10: the one-sided slopes are exactly
+# 1 (right) and 0 (left), and the central difference exactly 0.5. These pin the
+# three comparisons of the kink test at equality.
+
+def test_a_re_measurement_equal_to_the_gradient_at_tol_0_agrees():
+    """f has an extra slope beyond 5e-6, so the first measurement (h = 1e-5)
+    is off; the second (h / 10) gives exactly 0.5, the analytic value: with
+    tol = 0 that agrees, and the coordinate is not examined for a kink (with
+    kink_tol = 0.6 it would be left out as one)."""
+    def f(v):
+        return np.sum(F.relu(v) + np.maximum(v - 5e-6, 0.0))
+
+    result = gc.gradient_check(f, np.zeros(1), np.array([0.5]), tol=0.0, kink_tol=0.6)
+    assert result.numerical[0] == 0.5
+    assert result.passed and result.checked[0] and not result.kinks[0]
+
+
+def test_slopes_exactly_kink_tol_apart_are_not_a_kink():
+    at_kink = np.zeros(1)
+    result = gc.gradient_check(_relu_sum(np.ones(1)), at_kink, np.zeros(1), kink_tol=1.0)
+    assert not result.kinks[0] and not result.passed
+    result = gc.gradient_check(_relu_sum(np.ones(1)), at_kink, np.zeros(1), kink_tol=0.99)
+    assert result.kinks[0] and result.passed
+
+
+def test_a_gradient_exactly_kink_tol_from_a_slope_is_excused():
+    at_kink = np.zeros(1)
+    result = gc.gradient_check(_relu_sum(np.ones(1)), at_kink, np.array([0.25]), kink_tol=0.25)
+    assert result.kinks[0] and result.passed
+    result = gc.gradient_check(_relu_sum(np.ones(1)), at_kink, np.array([0.26]), kink_tol=0.25)
+    assert not result.kinks[0] and not result.passed
+
+
+@pytest.mark.parametrize("off,excused", [(5e-3, True), (2e-2, False)])
+def test_slopes_below_1e_12_are_compared_on_the_scale_of_1e_12(off, excused):
+    """One-sided slopes smaller than 1e-12 are round-off-sized: closeness to
+    them is measured against kink_tol * 1e-12, not against their own size."""
+    G = np.array([1e-13])
+    z = np.array([3e-7])
+    result = gc.gradient_check(_relu_sum(G), z, G * (1 + off))
+    assert result.kinks[0] is np.bool_(excused)
+    assert result.passed is excused

@@ -7,6 +7,7 @@ virtualenv's Python standing in for the one setup.sh installs. The wheel in the
 zip is installed on its own, offline, to show that setup.sh can install it.
 """
 
+import io
 import json
 import os
 import shutil
@@ -146,6 +147,7 @@ def test_a_correct_submission_scores_full_points(built, tmp_path):
         (f"{STEM}: {e}", 1, "passed") for e in fx.EXERCISES]
     assert data["output"].startswith(f"{fx.NAME}: 3 / 3 points")
     assert isinstance(data["execution_time"], int)
+    assert data["extra_data"]["bplib"]["sandbox"]["kind"] in ("bwrap", "none")  # auto
 
 
 def test_a_blank_submission_scores_zero(built, tmp_path):
@@ -206,3 +208,23 @@ def test_a_missing_release_is_a_usage_error(tmp_path, capsys):
     assert main(["gradescope", str(tmp_path), "--out", str(tmp_path / "a.zip")]) == 2
     assert "no released exercise notebook" in capsys.readouterr().err
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_the_wheel_never_carries_the_course_solutions(tmp_path, monkeypatch):
+    # A bplib installed from a wheel holds the course, solutions included, in bplib/course/.
+    # The autograder's wheel runs next to students' code, so it must leave that folder out.
+    import bplib
+    from bplib.classroom import gradescope
+
+    package = tmp_path / "bplib"
+    shutil.copytree(Path(bplib.__file__).parent, package,
+                    ignore=shutil.ignore_patterns("__pycache__", "course"))
+    (package / "course" / "solutions").mkdir(parents=True)
+    (package / "course" / "solutions" / "06_activations.ipynb").write_text("the answers")
+    monkeypatch.setattr(bplib, "__file__", str(package / "__init__.py"))
+
+    name, data = gradescope.bplib_wheel()
+    with zipfile.ZipFile(io.BytesIO(data)) as wheel:
+        names = wheel.namelist()
+    assert "bplib/grading/__init__.py" in names
+    assert not [n for n in names if n.startswith("bplib/course/")]

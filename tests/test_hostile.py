@@ -202,3 +202,31 @@ def test_every_submission_but_the_memory_hog_was_graded(graded):
     failed = [s for s, r in graded["rows"].items() if r["status"] != "graded"]
     assert set(failed) <= {"memory_hog"}
     assert graded["status"] == (1 if failed else 0)
+
+
+def test_without_bwrap_the_clean_run_still_keeps_the_reference_out(tmp_path):
+    """--sandbox none: no walls, but the scores still come from the clean run."""
+    from bplib.classroom import sandbox as sandboxes
+
+    release = fx.make_release(tmp_path / "course")
+    listener = Listener()
+    try:
+        expected = hx.make(release, tmp_path / "class", port=listener.port,
+                           other_secret=tmp_path / "x", out_secret=tmp_path / "y",
+                           other_folder=tmp_path / "z", release=release, seed_text="1")
+    finally:
+        listener.close()
+    kept = ["honest", "import_pieces", "vars_sys_modules", "patcher"]
+    for path in (tmp_path / "class").glob("*.ipynb"):
+        if path.stem not in kept:
+            path.unlink()
+    out = tmp_path / "grades"
+    with sandboxes.using(sandboxes.choose("none")):
+        main(["grade", str(tmp_path / "class"), "--release", str(release), "--out", str(out),
+              "--jobs", "2", "--timeout", "20", "--sandbox", "none"])
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    for student in kept:
+        for exercise, points in expected[student]["points"].items():
+            assert float(rows[student][exercise]) == points, (student, exercise)
+        assert expected[student]["flags"] <= set(rows[student]["flags"].split(";")) - {""}

@@ -1,11 +1,12 @@
-"""The course in a real nbgrader course: solutions/ is the source folder.
+"""The course in real nbgrader courses: solutions/ is an nbgrader source folder.
 
-A temporary course gets one of the repository's solution notebooks as its
-source; nbgrader's own command line (in subprocesses, with a throwaway HOME
-and Jupyter folders) releases it, autogrades a correct, a blank and a partly
-right submission, exports the grades and validates. nbgrader scores a check
-cell by the number it displays, so the scores must be bplib's own: full
-points, 0, and each exercise's fraction of trials passed.
+nbgrader's own command line (in subprocesses, with a throwaway HOME and
+Jupyter folders) releases every solution notebook, which must give exactly
+exercises/; then, in a second course, it releases one notebook, autogrades a
+correct, a blank and a partly right submission, exports the grades and
+validates. nbgrader scores a check cell by the number it displays, so the
+scores must be bplib's own: full points, 0, and each exercise's points times
+the fraction of its trials passed.
 """
 
 import csv
@@ -147,6 +148,8 @@ def test_autograde_gives_full_points_zero_and_the_fraction_passed(course):
     assert float(grades["correct"]["max_score"]) == pytest.approx(maximum)
     assert float(grades["correct"]["score"]) == pytest.approx(maximum)
     assert float(grades["blank"]["score"]) == 0.0
+    assert all(score == maximum_of_cell for score, maximum_of_cell
+               in _cell_scores(course, "correct").values())
 
     namespace = {}
     exec("import numpy as np\n" + ONE_DIMENSIONAL_RELU, namespace)

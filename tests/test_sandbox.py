@@ -297,3 +297,48 @@ def test_the_real_package_cannot_be_read_in_a_clean_cage():
     finally:
         cage.close()
     assert done.stdout.split() in (["False", "False"], ["True", "False"]), done.stderr
+
+
+# --------------------------------------------------------------------------
+# Which cells the clean run runs
+# --------------------------------------------------------------------------
+
+def test_the_clean_run_takes_the_answer_cells_and_the_helpers_they_use(tmp_path):
+    import classroom_fixtures as fx
+    from nbformat.v4 import new_code_cell
+
+    from bplib.classroom import clean_run
+    from bplib.classroom.assemble import assemble, load_release
+    from bplib.classroom.submission import harness_factory
+
+    (released,) = load_release(fx.make_release(tmp_path))
+    nb = fx.solved(released.path.parent)
+    fx.cell_defining(nb, "relu_backward").source = (
+        "def relu_backward(z, dout):\n    return _mask(z) * dout")
+    at = nb.cells.index(fx.cell_defining(nb, "relu_backward"))
+    nb.cells[at:at] = [new_code_cell("def _mask(z):\n    return (z > 0) * 1.0"),
+                       new_code_cell("import sys\nsys.modules['numpy'].allclose = None"),
+                       new_code_cell("print(_mask)")]
+    nb.cells.remove(fx.cell_defining(nb, "tanh_backward"))  # the release's stub is restored
+    cells = assemble(released, nb, harness_factory(1)[0]).cells
+    chosen = [source for _, source in clean_run.answer_cells(cells, released)]
+    assert any(s.startswith("def _mask") for s in chosen)           # a helper it uses
+    assert not any("sys.modules" in s or s.startswith("print") for s in chosen)
+    assert any(s.startswith("def relu_backward") for s in chosen)
+    assert any("def tanh_backward" in s and "NotImplementedError" in s for s in chosen)
+    assert not any("check(" in s for s in chosen)                    # no check cell
+    assert clean_run.preamble(released, {"np"}) == ["import numpy as np"]
+    assert "from bplib.grading import check" in clean_run.preamble(released)
+
+
+@pytest.mark.parametrize("error, bound, needed", [
+    ({"type": "ReferenceUnavailable", "message": "bplib.grading.reference is not ..."}, set(),
+     True),
+    ({"type": "ModuleNotFoundError", "message": "No module named 'bplib.nn'"}, set(), True),
+    ({"type": "NameError", "message": "name 'F' is not defined"}, {"F"}, True),
+    ({"type": "NameError", "message": "name 'F' is not defined"}, set(), False),
+    ({"type": "ValueError", "message": "bplib shapes"}, set(), False),
+    ({"type": "NotImplementedError", "message": ""}, set(), False)])
+def test_errors_that_mean_the_reference_was_needed(error, bound, needed):
+    from bplib.classroom.clean_run import needs_reference
+    assert needs_reference(error, bound) is needed

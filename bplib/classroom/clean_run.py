@@ -35,7 +35,6 @@ import inspect
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -44,9 +43,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from time import monotonic
 
-# The student-side program of a clean run. It imports the runner before any
-# student code runs, and is stopped per cell and per check by SIGALRM, which
-# raises KeyboardInterrupt (the one exception call_student lets through).
+# The student-side program of a clean run. It imports the runner and decodes
+# the trials before any student code runs. A cell is stopped after the time
+# limit by SIGALRM raising KeyboardInterrupt; a check by the runner's own
+# time_limit, which records a Timeout as run_trials does in a notebook.
 HARNESS = r'''
 import builtins, json, linecache, signal, sys
 
@@ -146,7 +146,7 @@ for step in job["steps"]:
 '''
 
 # Stand-ins for the names of bplib the clean run does not have.
-UNAVAILABLE = '''"""Stand-ins for bplib's reference implementations, which a clean run does not have."""
+UNAVAILABLE = '''"""Stand-ins for bplib's reference implementations, absent from a clean run."""
 
 
 class ReferenceUnavailable(ImportError):
@@ -252,15 +252,17 @@ def answer_cells(cells, released, expressions=()):
     return [(i, plain_python(cells[i].source)) for i in sorted(chosen)]
 
 
-def preamble(released):
-    """The import statements of the released notebook's cells that are not answers."""
+def preamble(released, used=None):
+    """The import statements of the released notebook's cells that are not answers
+    (only those binding a name in ``used``, when given: matplotlib is slow to import)."""
     found = []
     for cell in released.nb.cells:
         if cell.cell_type != "code" or _solution(cell):
             continue
         tree = _tree(cell.source)
         for node in tree.body if tree else []:
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and (
+                    used is None or _defines(ast.Module(body=[node], type_ignores=[])) & used):
                 found.append(ast.unparse(node))
     return list(dict.fromkeys(found))
 
@@ -447,11 +449,13 @@ async def run(cells, released, checks, seed, *, sandbox, cell_timeout, total_tim
     cage = sandbox.cage(total_timeout)
     try:
         clean_dir = build_env(cage.runtime / "clean")
+        used = set().union(*(_loads(_tree(source)) for _, source in result.cells)) | \
+            {n for _, e, _ in checks for n in _loads(_tree(e))}
         steps = [("cell", i, source) for i, source in result.cells]
         steps += [("check", k, index) for k, (_, _, index) in enumerate(checks)]
         steps.sort(key=lambda step: (step[1] if step[0] == "cell" else step[2], step[0]))
         job = {"clean_dir": str(clean_dir), "site": site_dirs(), "timeout": cell_timeout,
-               "preamble": preamble(released), "steps": [s[:3] for s in steps],
+               "preamble": preamble(released, used), "steps": [s[:3] for s in steps],
                "checks": [{"exercise": ex, "expression": expr,
                            "arg_names": list(EXERCISES[ex].arg_names),
                            "limit": min(cell_timeout, time_limit_of(ex)),

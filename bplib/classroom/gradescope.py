@@ -127,7 +127,11 @@ def bplib_wheel():
     info = f"bplib-{version}.dist-info"
     files = {}
     for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+        inside = path.relative_to(package).parts
+        # bplib/course/ (a wheel-installed course) holds the solutions: never ship them
+        # into the container where students' code runs.
+        if path.is_file() and inside[0] != "course" and "__pycache__" not in inside \
+                and path.suffix != ".pyc":
             files[f"bplib/{path.relative_to(package).as_posix()}"] = path.read_bytes()
     requires = "".join(f"Requires-Dist: {r}\n" for r in _dependencies())
     files[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: bplib\nVersion: {version}\n"

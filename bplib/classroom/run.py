@@ -92,14 +92,78 @@ def _kernel_manager(kernel_name, cage):
     return km
 
 
+# --------------------------------------------------------------------------
+# Kernels started ahead: the next submission's kernel boots while this one runs
+# --------------------------------------------------------------------------
+
+_SPARES = {}  # event loop -> {(kernel name, sandbox id, time limit): [tasks of (cage, km)]}
+_KEEPERS = {}  # event loop -> the task that shuts its spares down (held: tasks are weak)
+
+
+async def _launch(kernel_name, sandbox, total_timeout):
+    """A fresh cage and a kernel launched in it (booting, not yet ready)."""
+    cage = sandbox.cage(total_timeout)
+    km = _kernel_manager(kernel_name, cage)
+    try:
+        await km.start_kernel(cwd=str(cage.home), env=cage.env(), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    except BaseException:
+        try:
+            await _shutdown(None, km)
+        finally:
+            cage.close()
+        raise
+    return cage, km
+
+
+async def _take(kernel_name, sandbox, total_timeout):
+    """A kernel for one submission, never shared: the one launched ahead for it if
+    any, else a new one; and the next submission's, launched now."""
+    loop = asyncio.get_running_loop()
+    if loop not in _SPARES:
+        _SPARES[loop] = {}
+        _KEEPERS[loop] = asyncio.ensure_future(_keep_spares(loop))
+    waiting = _SPARES[loop].setdefault((kernel_name, id(sandbox), total_timeout), [])
+    ahead = waiting.pop(0) if waiting else None
+    taken = None
+    if ahead is not None:
+        try:
+            taken = await ahead
+        except Exception:
+            taken = None
+    if taken is None:
+        taken = await _launch(kernel_name, sandbox, total_timeout)
+    waiting.append(asyncio.ensure_future(_launch(kernel_name, sandbox, total_timeout)))
+    return taken
+
+
+async def _keep_spares(loop):
+    """Shut the kernels launched ahead and never used down when the loop ends."""
+    try:
+        await asyncio.Event().wait()
+    finally:  # (the launches still running are being cancelled with the loop's tasks)
+        _KEEPERS.pop(loop, None)
+        for tasks in _SPARES.pop(loop, {}).values():
+            for launched in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(launched, tuple):
+                    cage, km = launched
+                    try:
+                        await _shutdown(None, km)
+                    finally:
+                        cage.close()
+
+
 async def execute(cells, *, cell_timeout, total_timeout, kernel_name="python3",
-                  skip=lambda index, outcomes: False, sandbox=None, cage=None):
+                  skip=lambda index, outcomes: False, sandbox=None, cage=None,
+                  ahead=False):
     """Run cells ([(kind, source)]) in a fresh kernel; returns an Execution.
 
     ``skip(index, outcomes)`` may decline a cell given the outcomes so far.
     The kernel runs in ``cage`` when given (the caller closes it), else in a
     fresh cage of ``sandbox`` (default: ``sandbox.current()``), closed here;
-    everything the kernel started is killed when it ends.
+    everything the kernel started is killed when it ends. With ``ahead`` (a
+    batch), the kernel was launched while an earlier submission ran, and the
+    next one's is launched now: each kernel still serves one submission only.
     """
     import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -110,11 +174,14 @@ async def execute(cells, *, cell_timeout, total_timeout, kernel_name="python3",
                                          for _, source in cells])
     result = Execution(outcomes=[Outcome() for _ in cells])
     own_cage = cage is None
-    if own_cage:
-        cage = (sandbox or sandboxes.current()).cage(total_timeout)
+    started = monotonic()
+    if own_cage and ahead:
+        cage, km = await _take(kernel_name, sandbox or sandboxes.current(), total_timeout)
+    else:
+        if own_cage:
+            cage = (sandbox or sandboxes.current()).cage(total_timeout)
+        km = _kernel_manager(kernel_name, cage)
     workdir = str(cage.home)
-    log_path = cage.folder / "kernel.log"
-    km = _kernel_manager(kernel_name, cage)
     client = _client_class()(
         nb, [kind for kind, _ in cells], km=km, log=_log, timeout=cell_timeout,
         startup_timeout=max(60, cell_timeout), interrupt_on_timeout=True,
@@ -126,22 +193,21 @@ async def execute(cells, *, cell_timeout, total_timeout, kernel_name="python3",
         resources={"metadata": {"path": workdir}})
 
     async def run_cells():
-        started = monotonic()
-        with open(log_path, "wb") as log:
-            async with client.async_setup_kernel(cwd=workdir, env=cage.env(), stdout=log,
-                                                 stderr=log, stdin=subprocess.DEVNULL):
-                result.kernel_seconds = monotonic() - started
-                for index, cell in enumerate(nb.cells):
-                    if skip(index, result.outcomes) or not cell.source.strip():
-                        continue
-                    outcome = result.outcomes[index]
-                    t = monotonic()
-                    try:
-                        await client.async_execute_cell(cell, index, execution_count=index + 1)
-                    finally:
-                        outcome.seconds = monotonic() - t
-                    _record(outcome, client.replies.get(index),
-                            "".join(client.stdout.get(index, [])))
+        async with client.async_setup_kernel(cwd=workdir, env=cage.env(),
+                                             stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL):
+            result.kernel_seconds = monotonic() - started
+            for index, cell in enumerate(nb.cells):
+                if skip(index, result.outcomes) or not cell.source.strip():
+                    continue
+                outcome = result.outcomes[index]
+                t = monotonic()
+                try:
+                    await client.async_execute_cell(cell, index, execution_count=index + 1)
+                finally:
+                    outcome.seconds = monotonic() - t
+                _record(outcome, client.replies.get(index),
+                        "".join(client.stdout.get(index, [])))
 
     task = asyncio.ensure_future(run_cells())
     try:
@@ -175,9 +241,11 @@ async def execute(cells, *, cell_timeout, total_timeout, kernel_name="python3",
             outcome.ename = {"timeout": TIMEOUT_NAME, "kernel-died": "DeadKernel"}.get(
                 result.status, "Error")
     finally:
-        await _shutdown(client, km)
-        if own_cage:
-            cage.close()
+        try:
+            await _shutdown(client, km)
+        finally:
+            if own_cage:
+                cage.close()
     return result
 
 

@@ -42,9 +42,11 @@ _CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 _MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-")
 # Variables a kernel needs; the grader's own environment (tokens, paths) stays out.
+# One BLAS thread and two malloc arenas keep a kernel's address space small
+# (the memory limit counts it) and the cores for the batch's parallel jobs.
 _ENV = {"LANG": "C.UTF-8", "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-        "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"}
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"}
 
 
 class SandboxError(Exception):
@@ -61,13 +63,6 @@ def parse_memory(text):
     if size < 64 * 1024 ** 2:
         raise SandboxError(f"--memory: {text} is too small for a Python kernel (64M at least)")
     return size
-
-
-def describe_size(size):
-    for unit, factor in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2)):
-        if size >= factor:
-            return f"{size / factor:g} {unit}"
-    return f"{size} bytes"
 
 
 def bwrap_works():
@@ -221,11 +216,6 @@ class Cage:
     @property
     def home(self):
         return self.folder / "home"
-
-    @property
-    def workdir(self):
-        """The working folder of the processes, as they see it."""
-        return HOME if self.sandbox.kind == "bwrap" else str(self.home)
 
     def env(self, extra=None):
         """The environment of a process in the cage."""

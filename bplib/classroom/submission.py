@@ -258,7 +258,7 @@ async def execute(job):
     job.execution, job.clean = await asyncio.gather(
         run.execute([(c.kind, source) for c, source in zip(cells, sources)],
                     cell_timeout=job.cell_timeout, total_timeout=job.total_timeout,
-                    kernel_name=job.kernel_name, skip=skip, sandbox=sandbox),
+                    kernel_name=job.kernel_name, skip=skip, sandbox=sandbox, ahead=True),
         clean_run.run(cells, job.released, checks, job.seed, sandbox=sandbox,
                       cell_timeout=job.cell_timeout, total_timeout=job.total_timeout))
 

@@ -13,6 +13,7 @@ import copy
 import ctypes
 import io
 import signal
+import sysconfig
 import threading
 import time
 import traceback
@@ -76,7 +77,10 @@ def call_student(fn, args, arg_names):
     return record
 
 
-_LIBRARY_DIRS = tuple(str(Path(m.__file__).resolve().parent) for m in (np, bplib))
+# Code that is not the student's: numpy, bplib, Python's standard library and
+# installed packages (an error's line, and what raised it, is sought outside them).
+_LIBRARY_DIRS = tuple(str(Path(m.__file__).resolve().parent) for m in (np, bplib)) + tuple(
+    str(Path(sysconfig.get_paths()[key]).resolve()) for key in ("stdlib", "purelib", "platlib"))
 
 
 def _is_library(frame):
@@ -87,19 +91,29 @@ def _describe_exception(exc):
     """Type, message and the line of the student's code that raised.
 
     "where" is the innermost line of the student's code (not numpy's or
-    bplib's): line, code, function. "entry" says whether that line is in
-    the function under check itself (called straight from the grader), as
-    opposed to a helper it called: a NotImplementedError from a helper means
-    the helper is not written yet, not that the exercise was not attempted.
+    bplib's, nor a class exercise's driver): line, code, function. "entry"
+    says whether the exception was raised by that line in the function under
+    check itself (called straight from the grader), as opposed to a helper it
+    called or a library: a NotImplementedError from a helper means the helper
+    is not written yet, not that the exercise was not attempted.
     """
     frames = traceback.extract_tb(exc.__traceback__)
-    line, entry = None, True
+    grader = [_is_library(f) or f.name.startswith("drive_") for f in frames]
+    for k in range(len(frames) - 1):  # a lambda that calls a class exercise's driver
+        if frames[k].name == "<lambda>" and frames[k + 1].name.startswith("drive_"):
+            grader[k] = True
+    line, entry, library = None, True, True
     for k in range(len(frames) - 1, -1, -1):
-        if not _is_library(frames[k]):
+        if not grader[k]:
             frame = frames[k]
             line = {"line": frame.lineno, "code": (frame.line or "").strip(),
                     "function": frame.name}
-            entry = k == 0 or _is_library(frames[k - 1])
+            # raised by the student's own `raise` line, not by code it called (C code
+            # has no frame of its) ...
+            library = not (k == len(frames) - 1
+                           and (not frame.line or frame.line.lstrip().startswith("raise")))
+            # ... and in the function the grader called
+            entry = not library and (k == 0 or grader[k - 1])
             break
     try:
         message = str(exc)
@@ -107,7 +121,8 @@ def _describe_exception(exc):
         message = f"<unprintable {type(exc).__name__}>"
     if len(message) > 300:
         message = message[:300] + "..."
-    return {"type": type(exc).__name__, "message": message, "where": line, "entry": entry}
+    return {"type": type(exc).__name__, "message": message, "where": line, "entry": entry,
+            "library": library}
 
 
 def _same(a, b):

@@ -119,24 +119,56 @@ _OPERATIONS = {
 }
 
 
+def _operand(x):
+    return f"v{x[1]}" if isinstance(x, tuple) else repr(x)
+
+
 def _describe(op):
-    kind, operands = op[0], op[1:]
-    names = [f"v{x[1]}" if isinstance(x, tuple) else f"{x!r}" for x in operands]
+    kind, operands = op[0], [_operand(x) for x in op[1:]]
     if kind in ("tanh", "exp", "relu"):
-        return f"{names[0]}.{kind}()"
+        return f"{operands[0]}.{kind}()"
     if kind == "neg":
-        return f"-{names[0]}"
-    return f" {kind} ".join(names)
+        return f"-{operands[0]}"
+    return f"{operands[0]} {kind} {operands[1]}"
+
+
+def program(leaves, ops):
+    """A graph as data a student can read: leaves and lines "v3 = v0 * 2.5"."""
+    return (list(leaves), "\n".join(f"v{len(leaves) + k} = {_describe(op)}"
+                                     for k, op in enumerate(ops)))
+
+
+def parse(graph):
+    """(leaves, ops) of a ``program``: ops as (kind, operand, ...) with an operand
+    ("v", index) for a node, or a plain number."""
+    def operand(token):
+        if token.startswith("v"):
+            return ("v", int(token[1:]))
+        return int(token) if token.lstrip("-").isdigit() else float(token)
+
+    leaves, text = graph
+    ops = []
+    for line in text.splitlines():
+        expr = line.split(" = ", 1)[1]
+        if expr.endswith("()"):
+            node, kind = expr[:-2].split(".")
+            ops.append((kind, operand(node)))
+        elif expr.startswith("-v"):
+            ops.append(("neg", operand(expr[1:])))
+        else:
+            a, kind, b = expr.split(" ")
+            ops.append((kind, operand(a), operand(b)))
+    return leaves, ops
 
 
 def drive_value(value_class, graph):
     """Build ``graph`` with ``value_class``, call backward on its last node, and
     return (data, grads): float arrays over every node, in creation order.
 
-    graph = (leaves, ops): leaves are numbers; each op is (kind, operand, ...)
-    with an operand ("v", index) for a node or a plain number.
+    graph = (leaves, program): leaves are numbers, the program has one line
+    per operation ("v3 = v0 * v1", "v4 = 2.0 - v3", "v5 = v4.tanh()").
     """
-    leaves, ops = graph
+    leaves, ops = parse(graph)
     nodes = []
     for x in leaves:
         node = value_class(x)
@@ -160,7 +192,7 @@ def drive_value(value_class, graph):
 
 
 def evaluate(graph, leaf_values=None):
-    """The graph's node values with plain floats (for making trials and tests)."""
+    """The node values of (leaves, ops) with plain floats (for making trials and tests)."""
     leaves, ops = graph
     values = [float(x) for x in (leaves if leaf_values is None else leaf_values)]
     plain = {"tanh": math.tanh, "exp": math.exp, "relu": lambda a: max(a, 0.0)}
@@ -229,7 +261,7 @@ def _random_graph(rng, n_leaves, n_ops):
     for i in unused[1:]:
         ops.append(("+", ("v", out), ("v", i)))
         out = len(leaves) + len(ops) - 1
-    return (leaves, ops)
+    return program(leaves, ops)
 
 
 def _every_operation(rng):
@@ -250,21 +282,20 @@ def _value_trials(rng):
     # First the smallest sharing: each backward runs once, so a gradient that
     # is overwritten instead of accumulated shows the same way in any order.
     trials = [Trial("one Value used twice in one operation: a + a, b * b",
-                    (([_number(rng), _number(rng)],
-                      [("+", v(0), v(0)), ("*", v(1), v(1)), ("+", v(2), v(3))]),))]
-    leaves, ops = _every_operation(rng)
+                    (program([_number(rng), _number(rng)],
+                             [("+", v(0), v(0)), ("*", v(1), v(1)), ("+", v(2), v(3))]),))]
     trials.append(Trial("each operation once, numbers on either side, Value(2) of an int",
-                        ((list(leaves), ops),)))
+                        (program(*_every_operation(rng)),)))
     a = _number(rng)
     trials.append(Trial("a used twice: ((a + 1.0) * a), then a * a + a",
-                        (([a, _number(rng)], [("+", v(0), 1.0), ("*", v(2), v(0)),
-                                              ("*", v(0), v(0)), ("+", v(4), v(0)),
-                                              ("+", v(3), v(5)), ("*", v(6), v(1))]),)))
+                        (program([a, _number(rng)], [("+", v(0), 1.0), ("*", v(2), v(0)),
+                                                     ("*", v(0), v(0)), ("+", v(4), v(0)),
+                                                     ("+", v(3), v(5)), ("*", v(6), v(1))]),)))
     trials.append(Trial("a random graph: 4 leaves, 25 operations, shared nodes",
                         (_random_graph(rng, 4, 25),)))
     trials.append(Trial("a random graph: 3 leaves, 40 operations, shared nodes",
                         (_random_graph(rng, 3, 40),)))
-    trials.append(Trial("a chain 1,200 nodes deep", (_deep_chain(rng, 400),)))
+    trials.append(Trial("a chain 2,100 nodes deep", (_deep_chain(rng, 700),)))
     return trials
 
 
@@ -278,7 +309,7 @@ def _deep_chain(rng, n):
         ops += [("*", ("v", last), float(weights[k])), ("+", ("v", base), ("v", 1)),
                 ("tanh", ("v", base + 1))]
         last = base + 2
-    return (leaves, ops)
+    return program(leaves, ops)
 
 
 # --------------------------------------------------------------------------
@@ -383,10 +414,11 @@ VALUE = Exercise(
                  "plain number on either side; .tanh(), .exp() and .relu() return new Values. "
                  ".backward() on a result sets .grad of every Value it depends on to "
                  "d(result)/d(that value); a Value used several times accumulates. Graphs may "
-                 "be deeper than Python's recursion limit (a chain of 1,200 nodes)."),
+                 "be deeper than Python's recursion limit (a chain of 2,100 nodes)."),
     lesson=2, notebook="02_computational_graphs", arg_names=("graph",),
     output_names=("data", "grads"), reference=Value, make_trials=_value_trials,
     drive=drive_value, timeout=10.0,
+    expected_key=lambda args: (tuple(args[0][0]), args[0][1]),
     requirements=[
         Requirement("a Value used several times accumulates its gradient",
                     ("one Value used twice", "a used twice"), _AddOverwrites),
@@ -395,7 +427,7 @@ VALUE = Exercise(
                         name: lambda self, other: NotImplemented
                         for name in ("__radd__", "__rsub__", "__rmul__", "__rtruediv__")})),
         Requirement(".data is a float, also for an int", ("each operation once",), _IntData),
-        Requirement("graphs deeper than Python's recursion limit (1000)", ("a chain 1,200",),
+        Requirement("graphs deeper than Python's recursion limit (1000)", ("a chain 2,100",),
                     _variant("RecursiveSort", backward=_recursive_topological_sort)),
     ],
     mistakes=[

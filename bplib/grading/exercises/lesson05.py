@@ -72,6 +72,10 @@ DENSE_BACKWARD = Exercise(
         ("db is the mean of dZ's rows, N times too small: the bias receives the SUM of its "
          "per-sample gradients (the 1/N is already inside dZ).",
          _dense_variant(db=lambda X, W, b, dZ: dZ.mean(axis=0))),
+        ("dW and db are both divided by N: the 1/N of the mean loss is already inside dZ, "
+         "so dW = X.T @ dZ and db = dZ summed over the rows, with no further division.",
+         _dense_variant(dW=lambda X, W, b, dZ: X.T @ dZ / len(X),
+                        db=lambda X, W, b, dZ: dZ.mean(axis=0))),
         ("dW is divided by N: the 1/N of the mean loss is already inside dZ; dW = X.T @ dZ.",
          _dense_variant(dW=lambda X, W, b, dZ: X.T @ dZ / len(X))),
         ("dX looks transposed: dX must have X's shape (N, D), and dZ @ W.T is "

@@ -113,6 +113,9 @@ SIGMOID_BACKWARD = Exercise(
                     lambda z, dout: dout * np.exp(-z) / (1 + np.exp(-z)) ** 2),
         *_elementwise_requirements(F.sigmoid_backward),
     ],
+    overflow_hint=("np.exp(-z) overflows for z below about -709. Use the stable form: with "
+                   "e = np.exp(-np.abs(z)), sigmoid is 1 / (1 + e) where z >= 0 and "
+                   "e / (1 + e) where z < 0 (or call bplib's stable sigmoid)."),
     mistakes=[
         ("You used z * (1 - z), the slope written for the sigmoid's OUTPUT, on its input z. "
          "Compute s = sigmoid(z) first, then s * (1 - s) * dout.",

@@ -81,6 +81,8 @@ SOFTMAX_BACKWARD = Exercise(
         Requirement("arguments unchanged", EVERY_TRIAL, _softmax_into_dout),
     ],
     shapes="z (N, C) and dout (N, C)",
+    overflow_hint=("np.exp(z) overflows for logits of 1000. Subtract each row's maximum "
+                   "before exponentiating: softmax is unchanged and every exp is <= 1."),
     mistakes=[
         ("You used only the diagonal of the softmax Jacobian, p * (1 - p). Every output "
          "depends on every logit of its row: dz = p * (dout - sum(dout * p, axis=1)).",
@@ -167,6 +169,10 @@ SOFTMAX_CROSS_ENTROPY = Exercise(
         Requirement("arguments unchanged", EVERY_TRIAL, _ce_shifts_logits_in_place),
     ],
     shapes="logits (N, C), y (N,)",
+    overflow_hint=("With logits of +-1000, np.exp(logits) overflows, and softmax "
+                   "probabilities underflow to 0 so that log(0) = -inf. Subtract each row's "
+                   "maximum first, and compute the log-probabilities as z - logsumexp(z) "
+                   "instead of log(softmax(z))."),
     mistakes=[
         ("dlogits is missing the 1/N of the mean over the batch: (softmax(z) - onehot(y)) / N.",
          lambda z, y: (F.softmax_cross_entropy(z, y)[0],
@@ -176,8 +182,7 @@ SOFTMAX_CROSS_ENTROPY = Exercise(
                        -F.softmax_cross_entropy(z, y)[1])),
         ("dlogits is softmax(z) / N: subtract 1 at each row's true class.",
          lambda z, y: (F.softmax_cross_entropy(z, y)[0], F.softmax(z) / len(z))),
-        ("You clipped the probabilities at 1e-7 (as the from-scratch chapter does). With "
-         "logits of +-1000 the true class's probability is far below that, so the loss comes "
+        ("You clipped the probabilities at 1e-7. With logits of +-1000 the true class's probability is far below that, so the loss comes "
          "out wrong. Compute it as logsumexp(z) - z[y], which needs no clipping.",
          lambda z, y: (float(np.mean(-np.log(np.clip(F.softmax(z)[np.arange(len(y)), y],
                                                      1e-7, 1.0)))),

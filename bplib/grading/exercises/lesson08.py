@@ -81,6 +81,8 @@ BINARY_CROSS_ENTROPY = Exercise(
         Requirement("arguments unchanged", ("p exactly 0 and 1",), _bce_clips_in_place),
     ],
     shapes="p and y of the same shape",
+    overflow_hint=("log(p) or 1 / p overflowed: clip p to [1e-12, 1 - 1e-12] before "
+                   "taking logs and dividing."),
     mistakes=[
         ("dp is the gradient with respect to the LOGIT z, (p - y) / N. This function takes "
          "probabilities p: dL/dp = (p - y) / (p (1 - p)) / N.",

@@ -51,9 +51,9 @@ def _deep_params(rng, sizes, last_scale=1.0):
 def _deep_trials(rng):
     trials = []
     for label, n, sizes in [("L=1 (no hidden layer): N=6, sizes 3-4", 6, (3, 4)),
-                            ("L=2: N=5, sizes 3-6-4", 5, (3, 6, 4)),
-                            ("L=4: N=7, sizes 4-5-6-3-5", 7, (4, 5, 6, 3, 5)),
-                            ("batch size 1, L=3: sizes 2-5-4-3", 1, (2, 5, 4, 3))]:
+                            ("L=2: N=5, sizes 3-5-4", 5, (3, 5, 4)),
+                            ("L=4: N=6, sizes 3-4-5-3-4", 6, (3, 4, 5, 3, 4)),
+                            ("batch size 1, L=3: sizes 2-4-3-3", 1, (2, 4, 3, 3))]:
         X = rng.standard_normal((n, sizes[0]))
         trials.append(Trial(label, (X, rng.integers(0, sizes[-1], size=n),
                                     _deep_params(rng, sizes))))
@@ -75,12 +75,22 @@ def _as_pairs(named):
     return [(named[f"W{l + 1}"], named[f"b{l + 1}"]) for l in range(len(named) // 2)]
 
 
+def _deep_loss(X, y, params):
+    """The forward pass alone: the loss that deep_backprop differentiates."""
+    A = X
+    for l, (W, b) in enumerate(params):
+        Z = A @ W + b
+        A = Z if l == len(params) - 1 else np.maximum(Z, 0.0)
+    m = A.max(axis=1, keepdims=True)
+    log_p = A - m - np.log(np.exp(A - m).sum(axis=1, keepdims=True))
+    return float(-log_p[np.arange(len(y)), y].mean())
+
+
 def _deep_numerical(args):
     X, y, params = args
-    loss = deep_backprop(X, y, params)[0]
-    grads = numerical_parameter_gradients(
-        lambda named: deep_backprop(X, y, _as_pairs(named))[0], _as_dict(params))
-    return loss, _as_pairs(grads)
+    grads = numerical_parameter_gradients(lambda named: _deep_loss(X, y, _as_pairs(named)),
+                                          _as_dict(params))
+    return _deep_loss(X, y, params), _as_pairs(grads)
 
 
 def _deep_variant(relu_last=False, scale=1.0, reverse=False, db_keepdims=False,
@@ -158,6 +168,9 @@ DEEP_BACKPROP = Exercise(
                                           deep_backprop(X, y, params)[1])),
         Requirement("params unchanged", EVERY_TRIAL, _deep_steps_params),
     ],
+    overflow_hint=("np.exp of logits of 1000 overflows: subtract each row's maximum from the "
+                   "last layer's output before the softmax, and take the log-probabilities as "
+                   "Z - logsumexp(Z)."),
     mistakes=[
         ("Your grads are in backward order, last layer first: the list you build while going "
          "backward must be reversed (or filled by index) so that grads[l] goes with params[l].",

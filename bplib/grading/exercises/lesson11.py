@@ -91,6 +91,8 @@ RELATIVE_ERROR = Exercise(
     ],
     debug_hint=("Work a tiny case by hand: a = [1, -2], b = [1, -1] gives "
                 "max|a - b| = 1, max|a| + max|b| = 3, so the error is 1/3."),
+    overflow_hint=("0 / 0: when both arrays are all zeros, max|a| + max|b| is 0. They are "
+                   "equal, so return 0.0 for that case before dividing."),
     mistakes=[
         *[("You compared entry by entry (the worst |a_i - b_i| / max(|a_i|, |b_i|) or "
            "similar). That blows up on entries that are tiny or zero in both arrays, which are "
