@@ -236,7 +236,7 @@ def step_function(name, variant, lr=0.01):
     alive until the next step), the chapter's, or the matmuls alone.
     All start from the same weights (bplib's initialisation)."""
     X, y = network_data(name)
-    net = nn.mlp(NETWORKS[name]["sizes"], seed=0)
+    net = nn.mlp_network(NETWORKS[name]["sizes"], seed=0)
     if variant == "plain":
         plain = PlainNetwork(net.parameters(), lr)
         return lambda: plain.step(X, y)
@@ -291,7 +291,7 @@ def time_in_fresh_process(name, variant, scale):
 def check_same_step(name, lr=0.01):
     """bplib's step and the chapter's compute the same loss and gradients."""
     X, y = network_data(name)
-    net = nn.mlp(NETWORKS[name]["sizes"], seed=0)
+    net = nn.mlp_network(NETWORKS[name]["sizes"], seed=0)
     plain = PlainNetwork(net.parameters(), lr)
     loss_plain = plain.step(X, y)
     loss_bplib, grads = net.loss_and_gradients(X, y)
@@ -350,7 +350,7 @@ def bench_gradient_cost(n_params_targets, *, max_full_coords, sample_coords, rep
     rows = []
     for target in n_params_targets:
         hidden = max(1, round((target - 10) / 21))
-        net = nn.mlp([10, hidden, 10], seed=0)
+        net = nn.mlp_network([10, hidden, 10], seed=0)
         params = net.parameters()
         n_params = sum(v.size for v in params.values())
         names = list(params)

@@ -11,7 +11,7 @@ why we check gradients with it but never train with it.
 
 A *kink* (ReLU at 0) breaks the rule: when an input lies closer than h to the
 kink, the two evaluations straddle it and the central difference mixes two
-slopes. So ``gradient_check`` measures every coordinate that disagrees a
+slopes. So ``check_gradient`` measures every coordinate that disagrees a
 second time, with a ten times smaller step, which no longer straddles a kink
 that is not extremely close. If it still disagrees, it compares the one-sided
 slopes (f(x+h) - f(x)) / h and (f(x) - f(x-h)) / h: they agree to O(h) on a
@@ -138,7 +138,7 @@ class GradCheckResult:
                 f"({n} coordinate{'' if n == 1 else 's'}{note}) {verdict}")
 
 
-def gradient_check(f, x, analytic, *, name="x", h=DEFAULT_H, tol=1e-6,
+def check_gradient(f, x, analytic, *, name="x", h=DEFAULT_H, tol=1e-6,
                    coords=None, kink_tol=1e-3):
     """Compare ``analytic`` with the numerical gradient of scalar f at x.
 
@@ -207,7 +207,7 @@ def check_backward(forward, backward, inputs, *, seed=0, h=DEFAULT_H, tol=1e-6,
             args = list(inputs)
             args[k] = value
             return np.sum(forward(*args) * G)
-        results.append(gradient_check(scalar, inputs[k], grad, name=name,
+        results.append(check_gradient(scalar, inputs[k], grad, name=name,
                                       h=h, tol=tol))
     return results
 
@@ -237,7 +237,7 @@ def check_parameter_gradients(loss_fn, params, grads, *, num_checks=None,
         coords = None
         if num_checks is not None and num_checks < value.size:
             coords = rng.choice(value.size, size=num_checks, replace=False)
-        results[name] = gradient_check(loss_of, value, grads[name], name=name,
+        results[name] = check_gradient(loss_of, value, grads[name], name=name,
                                        h=h, tol=tol, coords=coords)
     return results
 

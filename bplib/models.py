@@ -48,7 +48,7 @@ def init_mlp_params(n_in, n_hidden, n_classes, *, seed=0):
     }
 
 
-def mlp_logits(X, params):
+def mlp_forward(X, params):
     """Class scores (N, C) of the two-layer ReLU network."""
     H = F.relu(F.dense(X, params["W1"], params["b1"]))
     return F.dense(H, params["W2"], params["b2"])

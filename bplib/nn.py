@@ -164,7 +164,7 @@ class BinaryCrossEntropy(BinaryCrossEntropyWithLogits):
         return (p[:, 0] > 0.5).astype(int)
 
 
-class MeanSquaredError:
+class MSELoss:
     """Mean squared error for regression; y shaped like the output or (N,)."""
 
     def validate_targets(self, y):
@@ -311,7 +311,7 @@ class Network:
         rng = np.random.default_rng(seed)
         optimizer = SGD(lr, momentum)
         params = self.parameters()
-        classifier = not isinstance(self.loss, MeanSquaredError)
+        classifier = not isinstance(self.loss, MSELoss)
         history = History()
         n = len(X)
         batch_size = n if batch_size is None else int(batch_size)
@@ -371,7 +371,7 @@ class SGD:
                 params[name] -= self.lr * g
 
 
-def mlp(sizes, *, activation="relu", output="softmax", seed=0):
+def mlp_network(sizes, *, activation="relu", output="softmax", seed=0):
     """Build a multi-layer perceptron.
 
     sizes: [D_in, H_1, ..., D_out], e.g. [2, 64, 3]
@@ -382,7 +382,7 @@ def mlp(sizes, *, activation="relu", output="softmax", seed=0):
     hidden = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
     losses = {"softmax": SoftmaxCrossEntropy,
               "sigmoid": BinaryCrossEntropyWithLogits,
-              "linear": MeanSquaredError}
+              "linear": MSELoss}
     if activation not in hidden or output not in losses:
         raise ValueError(f"activation must be one of {sorted(hidden)} and "
                          f"output one of {sorted(losses)}")

@@ -525,7 +525,7 @@ SCAN_CASES = {
     "star import after the def": (_OWN + "from bplib.functional import *\n",
                                   {"relu_backward", "tanh_backward"}),
     "bplib.nn layer": ("import bplib.nn as nn\ndef relu_backward(z, dout):\n"
-                       "    return nn.ReLU().backward(dout, z)[0]\n", {"relu_backward"}),
+                       "    return nn.ReLU().backward(z, dout)[0]\n", {"relu_backward"}),
     "EXERCISES[...].reference": ("from bplib.grading import EXERCISES\n"
                                  "relu_backward = EXERCISES['relu_backward'].reference\n",
                                  {"relu_backward"}),

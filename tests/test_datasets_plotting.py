@@ -127,7 +127,7 @@ def test_plot_data_on_given_axes():
 
 def test_plot_history_classifier():
     X, y = datasets.make_spiral(20)
-    history = nn.mlp([2, 8, 3]).fit(X, y, epochs=7, lr=0.5)
+    history = nn.mlp_network([2, 8, 3]).fit(X, y, epochs=7, lr=0.5)
     axes = plotting.plot_history(history, title="Spiral")
     assert len(axes) == 2
     loss_ax, acc_ax = axes
@@ -147,13 +147,13 @@ def test_plot_history_loss_only():
     assert axes[0].get_title() == "loss"
     assert axes[0].get_ylabel() == "training loss"
     X, y = datasets.make_regression_1d(30)
-    history = nn.mlp([1, 4, 1], output="linear").fit(X, y, epochs=3, lr=0.1)
+    history = nn.mlp_network([1, 4, 1], output="linear").fit(X, y, epochs=3, lr=0.1)
     assert len(plotting.plot_history(history)) == 1
 
 
 def test_plot_decision_regions_binary():
     X, y = datasets.make_circles(100)
-    net = nn.mlp([2, 8, 1], activation="tanh", output="sigmoid", seed=0)
+    net = nn.mlp_network([2, 8, 1], activation="tanh", output="sigmoid", seed=0)
     net.fit(X, y, epochs=100, lr=1.0, momentum=0.9)
     ax = plotting.plot_decision_regions(net.predict_proba, X, y, title="Circles",
                                         resolution=40)
@@ -177,7 +177,7 @@ def test_plot_decision_regions_binary_without_a_boundary():
 
 def test_plot_decision_regions_multiclass():
     X, y = datasets.make_spiral(30)
-    net = nn.mlp([2, 16, 3], seed=0)
+    net = nn.mlp_network([2, 16, 3], seed=0)
     ax = plotting.plot_decision_regions(net.predict_proba, X, y, resolution=30,
                                         show_points=False)
     assert ax.get_title() == "Decision regions"
@@ -189,8 +189,8 @@ def test_plot_decision_regions_multiclass():
 def test_plot_gradcheck_errors():
     rng = np.random.default_rng(0)
     x = rng.standard_normal(4)
-    good = gradcheck.gradient_check(lambda v: np.sum(v ** 2), x, 2 * x, name="good")
-    bad = gradcheck.gradient_check(lambda v: np.sum(v ** 2), x, 3 * x, name="bad")
+    good = gradcheck.check_gradient(lambda v: np.sum(v ** 2), x, 2 * x, name="good")
+    bad = gradcheck.check_gradient(lambda v: np.sum(v ** 2), x, 3 * x, name="bad")
     ax = plotting.plot_gradcheck_errors({"good": good, "bad": bad})
     assert [p.get_height() for p in ax.patches] == [max(good.error, 1e-16), bad.error]
     assert [to_hex(p.get_facecolor()) for p in ax.patches] == ["#55a868", "#c44e52"]

@@ -42,7 +42,7 @@ def test_numerical_gradient_of_non_c_ordered_arrays(layout):
     C = rng.standard_normal(x.shape)
     g = gc.numerical_gradient(lambda v: np.sum(C * v ** 2), x)
     np.testing.assert_allclose(g, 2 * C * x, rtol=1e-8, atol=1e-10)
-    result = gc.gradient_check(lambda v: np.sum(C * v ** 2), x, 2 * C * x)
+    result = gc.check_gradient(lambda v: np.sum(C * v ** 2), x, 2 * C * x)
     assert result.passed and result.checked.all()
 
 
@@ -97,7 +97,7 @@ def test_relative_error_semantics():
 
 
 # --------------------------------------------------------------------------
-# gradient_check: kinks and failures
+# check_gradient: kinks and failures
 # --------------------------------------------------------------------------
 
 def _relu_sum(G):
@@ -107,7 +107,7 @@ def _relu_sum(G):
 def test_gradient_check_passes_a_correct_gradient():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 4))
-    result = gc.gradient_check(lambda v: np.sum(np.tanh(v) ** 2), x,
+    result = gc.check_gradient(lambda v: np.sum(np.tanh(v) ** 2), x,
                                2 * np.tanh(x) * (1 - np.tanh(x) ** 2))
     assert result.passed
     assert result.error < 1e-8
@@ -117,7 +117,7 @@ def test_gradient_check_passes_a_correct_gradient():
 
 def test_gradient_check_fails_a_wrong_gradient():
     x = np.random.default_rng(1).standard_normal(5)
-    result = gc.gradient_check(lambda v: np.sum(np.exp(v)), x, 2 * np.exp(x))
+    result = gc.check_gradient(lambda v: np.sum(np.exp(v)), x, 2 * np.exp(x))
     assert not result.passed
     assert result.error == pytest.approx(1 / 3, rel=1e-6)
     assert "MISMATCH" in str(result)
@@ -127,9 +127,9 @@ def test_a_passing_check_prints_its_bound_and_a_failing_one_its_error():
     """Round-off digits differ between machines, so a notebook that printed a
     passing check's error would not reproduce its output on another one."""
     x = np.random.default_rng(2).standard_normal(4)
-    good = gc.gradient_check(lambda v: np.sum(v ** 3), x, 3 * x ** 2, name="dx", tol=1e-8)
+    good = gc.check_gradient(lambda v: np.sum(v ** 3), x, 3 * x ** 2, name="dx", tol=1e-8)
     assert str(good) == "dx: relative error below 1e-08 (4 coordinates) ok"
-    bad = gc.gradient_check(lambda v: np.sum(np.exp(v)), x, 2 * np.exp(x), name="dx")
+    bad = gc.check_gradient(lambda v: np.sum(np.exp(v)), x, 2 * np.exp(x), name="dx")
     assert str(bad) == "dx: relative error 3.3e-01, above 1e-06 (4 coordinates) MISMATCH"
 
 
@@ -142,7 +142,7 @@ def test_describe_error():
 
 def test_gradient_check_rejects_a_wrongly_shaped_gradient():
     with pytest.raises(ValueError, match="shape"):
-        gc.gradient_check(lambda v: np.sum(v), np.ones((2, 3)), np.ones((3, 2)))
+        gc.check_gradient(lambda v: np.sum(v), np.ones((2, 3)), np.ones((3, 2)))
 
 
 def test_kink_within_h_is_flagged_and_left_out():
@@ -152,13 +152,13 @@ def test_kink_within_h_is_flagged_and_left_out():
     f = _relu_sum(G)
     analytic = F.relu_backward(z, G)
     # Compared anyway, the kink coordinate is badly off (a mix of both slopes) ...
-    forced = gc.gradient_check(f, z, analytic, kink_tol=None)
+    forced = gc.check_gradient(f, z, analytic, kink_tol=None)
     assert not forced.passed
     assert forced.error > 1e-3
     assert forced.numerical[1] == pytest.approx(2.0 * (1e-5 + 3e-7) / 2e-5, rel=1e-6)
     np.testing.assert_array_equal(forced.checked, True)
     # ... flagged, it is left out and the rest matches.
-    result = gc.gradient_check(f, z, analytic)
+    result = gc.check_gradient(f, z, analytic)
     np.testing.assert_array_equal(result.kinks, [False, True, False, False])
     np.testing.assert_array_equal(result.checked, [True, False, True, True])
     assert result.passed and result.error < 1e-9
@@ -172,10 +172,10 @@ def test_relu_near_its_kink_correct_passes_and_wrong_fails(distance):
     z = np.array([0.8, distance, -0.5, 1.3])
     G = np.array([1.0, 2.0, -1.5, 0.5])
     correct = F.relu_backward(z, G)
-    assert gc.gradient_check(_relu_sum(G), z, correct).passed
+    assert gc.check_gradient(_relu_sum(G), z, correct).passed
     wrong = correct.copy()
     wrong[1] = 5.0
-    assert not gc.gradient_check(_relu_sum(G), z, wrong).passed
+    assert not gc.check_gradient(_relu_sum(G), z, wrong).passed
 
 
 def test_kink_does_not_hide_a_wrong_gradient_elsewhere():
@@ -183,7 +183,7 @@ def test_kink_does_not_hide_a_wrong_gradient_elsewhere():
     G = np.array([1.0, 2.0, -1.5, 0.5])
     wrong = F.relu_backward(z, G)
     wrong[3] *= -1
-    result = gc.gradient_check(_relu_sum(G), z, wrong)
+    result = gc.check_gradient(_relu_sum(G), z, wrong)
     assert result.kinks[1] and not result.kinks[3]
     assert not result.passed
 
@@ -195,7 +195,7 @@ def test_wrong_gradient_at_a_kink_is_not_excused():
     G = np.array([1.0, 2.0, -1.5, 0.5])
     wrong = F.relu_backward(z, G)
     wrong[1] = 5.0  # the slopes on the two sides are 2 and 0
-    result = gc.gradient_check(_relu_sum(G), z, wrong)
+    result = gc.check_gradient(_relu_sum(G), z, wrong)
     assert not result.kinks[1] and result.checked[1]
     assert not result.passed
     # z[1] > 0: the slope of the far side (0) is wrong too. Only the
@@ -203,13 +203,13 @@ def test_wrong_gradient_at_a_kink_is_not_excused():
     # the other one, 0.6, mixes both slopes), so 0 is not excused.
     other_side = F.relu_backward(z, G)
     other_side[1] = 0.0
-    assert not gc.gradient_check(_relu_sum(G), z, other_side).passed
+    assert not gc.check_gradient(_relu_sum(G), z, other_side).passed
     # Exactly at the kink, slope 0 (bplib's choice) and slope 1 are both fine.
     at_kink = np.array([0.8, 0.0, -0.5, 1.3])
     for slope in (0.0, 1.0):
         analytic = np.where(at_kink > 0, 1.0, 0.0) * G
         analytic[1] = slope * G[1]
-        result = gc.gradient_check(_relu_sum(G), at_kink, analytic)
+        result = gc.check_gradient(_relu_sum(G), at_kink, analytic)
         assert result.kinks[1] and result.passed
 
 
@@ -220,7 +220,7 @@ def test_wrong_gradient_at_a_stationary_point_is_not_hidden_as_a_kink():
     an analytic gradient wrong there (1 instead of 0) passed."""
     x = np.array([0.0, 1.0, 2.0])
     wrong = np.array([1.0, 2.0, 4.0])
-    result = gc.gradient_check(lambda v: np.sum(v ** 2), x, wrong)
+    result = gc.check_gradient(lambda v: np.sum(v ** 2), x, wrong)
     assert not result.passed
 
 
@@ -231,7 +231,7 @@ def test_network_check_near_a_minimum_still_catches_a_wrong_gradient():
     the curvature, used to be left out as a kink, and a first-layer gradient
     three times too large passed."""
     X, y = make_xor(100, seed=0, spread=0.15)
-    net = nn.mlp([2, 4, 1], activation="tanh", output="sigmoid", seed=0)
+    net = nn.mlp_network([2, 4, 1], activation="tanh", output="sigmoid", seed=0)
     net.fit(X, y, epochs=500, lr=1.0, momentum=0.9)
     params = net.parameters()
     _, grads = net.loss_and_gradients(X, y)
@@ -256,7 +256,7 @@ def test_sparse_check_compares_only_the_requested_coordinates():
 
     wrong = 3 * x ** 2
     wrong.flat[7] += 1.0  # wrong, but not among the checked coordinates
-    result = gc.gradient_check(f, x, wrong, coords=[0, 3, 12])
+    result = gc.check_gradient(f, x, wrong, coords=[0, 3, 12])
     assert result.checked.sum() == 3
     np.testing.assert_array_equal(np.flatnonzero(result.checked), [0, 3, 12])
     assert result.passed
@@ -264,7 +264,7 @@ def test_sparse_check_compares_only_the_requested_coordinates():
     assert perturbed == {0, 3, 12}
     assert np.isnan(result.numerical.flat[7])
     # ... and a sparse check that includes the wrong coordinate fails.
-    assert not gc.gradient_check(f, x, wrong, coords=[7]).passed
+    assert not gc.check_gradient(f, x, wrong, coords=[7]).passed
 
 
 def test_check_parameter_gradients_with_num_checks():
@@ -366,7 +366,7 @@ def test_check_network_gradients_passes_on_a_small_network(activation, output):
     y = (rng.integers(0, d_out, size=5) if output == "softmax"
          else rng.integers(0, 2, size=5) if output == "sigmoid"
          else rng.standard_normal(5))
-    net = nn.mlp([3, 6, 2, d_out], activation=activation, output=output, seed=1)
+    net = nn.mlp_network([3, 6, 2, d_out], activation=activation, output=output, seed=1)
     before = {k: v.copy() for k, v in net.parameters().items()}
     results = gc.check_network_gradients(net, X, y)
     assert set(results) == set(net.parameters())
@@ -380,7 +380,7 @@ def test_check_network_gradients_passes_on_a_small_network(activation, output):
 def test_check_network_gradients_sparse():
     rng = np.random.default_rng(7)
     X, y = rng.standard_normal((5, 3)), rng.integers(0, 4, size=5)
-    net = nn.mlp([3, 6, 4], output="softmax", seed=2)
+    net = nn.mlp_network([3, 6, 4], output="softmax", seed=2)
     results = gc.check_network_gradients(net, X, y, num_checks=4)
     for r in results.values():
         # num_checks distinct coordinates measured (4, or all of a smaller
@@ -397,7 +397,7 @@ def test_check_network_gradients_detects_a_broken_layer():
 
     rng = np.random.default_rng(8)
     X, y = rng.standard_normal((5, 3)), rng.integers(0, 4, size=5)
-    good = nn.mlp([3, 6, 4], seed=3)
+    good = nn.mlp_network([3, 6, 4], seed=3)
     broken = nn.Network([good.layers[0], BrokenReLU(), good.layers[2]], good.loss)
     results = gc.check_network_gradients(broken, X, y)
     assert not results["0.W"].passed
@@ -420,7 +420,7 @@ def test_gradient_check_tolerance_is_pinned(error, passed):
     c = np.array([1.5, -2.0, 0.25, 3.0])
     x = np.array([0.3, -1.2, 2.0, 0.7])
     delta = 2 * error / (1 - error)  # relative_error(c (1 + delta), c) = error
-    result = gc.gradient_check(_linear(c), x, c * (1 + delta))
+    result = gc.check_gradient(_linear(c), x, c * (1 + delta))
     assert result.error == pytest.approx(error, rel=1e-4)
     assert result.passed is passed
     assert not result.kinks.any()
@@ -429,9 +429,9 @@ def test_gradient_check_tolerance_is_pinned(error, passed):
 def test_an_error_equal_to_tol_passes():
     """The pass boundary is inclusive: with tol=0 an exact gradient passes."""
     x = np.array([1.0, 2.0])
-    result = gc.gradient_check(lambda v: np.sum(v), x, np.ones(2), h=2.0 ** -10, tol=0.0)
+    result = gc.check_gradient(lambda v: np.sum(v), x, np.ones(2), h=2.0 ** -10, tol=0.0)
     assert result.error == 0.0 and result.passed
-    assert not gc.gradient_check(lambda v: np.sum(v), x, np.array([1.0, 1.5]),
+    assert not gc.check_gradient(lambda v: np.sum(v), x, np.array([1.0, 1.5]),
                                  h=2.0 ** -10, tol=0.0).passed
     ok = gc.GradCheckResult("x", np.ones(1), np.ones(1), 1e-6, 1e-6,
                             np.ones(1, dtype=bool), np.zeros(1, dtype=bool))
@@ -445,9 +445,9 @@ def test_a_coordinate_that_disagrees_is_measured_again_with_a_smaller_step():
     x = np.array([0.3, 0.7, 1.1])
     f = lambda v: np.sum(np.sin(400 * v))  # noqa: E731
     analytic = 400 * np.cos(400 * x)
-    raw = gc.gradient_check(f, x, analytic, kink_tol=None)
+    raw = gc.check_gradient(f, x, analytic, kink_tol=None)
     assert not raw.passed and raw.error > 1e-6
-    result = gc.gradient_check(f, x, analytic)
+    result = gc.check_gradient(f, x, analytic)
     assert result.passed and result.error < 1e-7
     assert not result.kinks.any() and result.checked.all()
 
@@ -460,19 +460,19 @@ def test_kinks_are_found_whatever_the_scale_of_the_gradient(scale):
     z = np.array([0.8, 3e-7, -0.5, 1.3])
     G = scale * np.array([1.0, 2.0, -1.5, 0.5])
     correct = F.relu_backward(z, G)
-    result = gc.gradient_check(_relu_sum(G), z, correct)
+    result = gc.check_gradient(_relu_sum(G), z, correct)
     assert result.passed
     np.testing.assert_array_equal(result.kinks, [False, True, False, False])
     wrong = correct.copy()
     wrong[0] *= 1.01
-    assert not gc.gradient_check(_relu_sum(G), z, wrong).passed
+    assert not gc.check_gradient(_relu_sum(G), z, wrong).passed
 
 
 def test_a_smooth_function_slightly_wrong_is_not_excused_as_a_kink():
     """A gradient 0.05% off equals the one-sided slopes to within kink_tol,
     but those slopes agree with each other (no kink): it fails."""
     x = np.array([0.5, -1.0, 1.5])
-    result = gc.gradient_check(lambda v: np.sum(np.exp(v)), x, np.exp(x) * (1 + 5e-4))
+    result = gc.check_gradient(lambda v: np.sum(np.exp(v)), x, np.exp(x) * (1 + 5e-4))
     assert not result.passed
     assert not result.kinks.any()
 
@@ -490,7 +490,7 @@ R_KINK = 1e-3 / (0.9 - 1e-3)
 @pytest.mark.parametrize("r,kink", [(1.01 * R_KINK, True), (0.99 * R_KINK, False)])
 def test_how_far_apart_the_one_sided_slopes_must_be_to_count_as_a_kink(r, kink):
     x = np.array([0.5, 1e-7])
-    result = gc.gradient_check(_jump(r), x, np.array([1.0, 1 + r]))
+    result = gc.check_gradient(_jump(r), x, np.array([1.0, 1 + r]))
     assert result.kinks[1] is np.bool_(kink)
     assert result.passed is kink  # not a kink: compared, and the mixed slope fails
 
@@ -502,7 +502,7 @@ def test_how_close_to_a_one_sided_slope_a_gradient_must_be_at_a_kink(d, excused)
     z = np.array([0.8, 3e-7])
     G = np.array([1.0, 2.0])
     analytic = np.array([1.0, 2.0 + d])
-    result = gc.gradient_check(_relu_sum(G), z, analytic)
+    result = gc.check_gradient(_relu_sum(G), z, analytic)
     assert result.kinks[1] is np.bool_(excused)
     assert result.passed is excused
 
@@ -581,8 +581,8 @@ def test_a_coordinate_that_passes_when_measured_again_is_not_examined_for_a_kink
     x = (np.arctan(3.5) + np.pi * np.arange(3)) / 400
     f = lambda v: np.sum(np.sin(400 * v))  # noqa: E731
     analytic = 400 * np.cos(400 * x)
-    assert not gc.gradient_check(f, x, analytic, kink_tol=None).passed
-    result = gc.gradient_check(f, x, analytic)
+    assert not gc.check_gradient(f, x, analytic, kink_tol=None).passed
+    result = gc.check_gradient(f, x, analytic)
     assert result.passed and not result.kinks.any()
 
 
@@ -596,32 +596,32 @@ def test_at_a_kink_closeness_is_measured_against_the_larger_one_sided_slope(d, e
     """z = -3e-7: the clean slope is the left one, 3, and the right one mixes
     both sides (1.6). A gradient within kink_tol * 3 = 3e-3 of 3 is excused."""
     z = np.array([-3e-7])
-    result = gc.gradient_check(_leaky, z, np.array([3.0 + d]))
+    result = gc.check_gradient(_leaky, z, np.array([3.0 + d]))
     assert result.kinks[0] is np.bool_(excused)
     assert result.passed is excused
-    assert gc.gradient_check(_leaky, z, np.array([3.0])).kinks[0]
+    assert gc.check_gradient(_leaky, z, np.array([3.0])).kinks[0]
 
 
 def test_checks_with_nothing_to_compare():
     """No coordinate requested, or every one at a kink: nothing disagrees."""
     x = np.array([0.5, -1.0])
-    empty = gc.gradient_check(lambda v: np.sum(v ** 2), x, 2 * x, coords=[])
+    empty = gc.check_gradient(lambda v: np.sum(v ** 2), x, 2 * x, coords=[])
     assert empty.passed and empty.error == 0.0 and not empty.checked.any()
     assert gc.relative_error(np.array([]), np.array([])) == 0.0
-    at_kink = gc.gradient_check(_relu_sum(np.ones(1)), np.array([3e-7]), np.ones(1))
+    at_kink = gc.check_gradient(_relu_sum(np.ones(1)), np.array([3e-7]), np.ones(1))
     assert at_kink.kinks.all() and at_kink.passed and at_kink.error == 0.0
 
 
 def test_coords_may_be_given_in_any_shape():
     x = np.random.default_rng(4).standard_normal((3, 4))
-    result = gc.gradient_check(lambda v: np.sum(v ** 3), x, 3 * x ** 2,
+    result = gc.check_gradient(lambda v: np.sum(v ** 3), x, 3 * x ** 2,
                                coords=np.array([[0, 5], [7, 11]]))
     np.testing.assert_array_equal(np.flatnonzero(result.checked), [0, 5, 7, 11])
     assert result.passed
 
 
 def test_result_name_and_dtypes():
-    result = gc.gradient_check(lambda v: np.sum(v), np.zeros(3, dtype=int), [1, 1, 1])
+    result = gc.check_gradient(lambda v: np.sum(v), np.zeros(3, dtype=int), [1, 1, 1])
     assert result.name == "x" and str(result).startswith("x: ")
     assert result.analytic.dtype == np.float64 and result.numerical.dtype == np.float64
 
@@ -639,7 +639,7 @@ def test_a_kink_in_a_non_c_ordered_array_is_found():
     """The one-sided slopes are measured on a private C-ordered copy too."""
     z = np.asfortranarray(np.array([[0.8, 3e-7], [-0.5, 1.3]]))
     G = np.array([[1.0, 2.0], [-1.5, 0.5]])
-    result = gc.gradient_check(_relu_sum(G), z, F.relu_backward(z, G))
+    result = gc.check_gradient(_relu_sum(G), z, F.relu_backward(z, G))
     np.testing.assert_array_equal(result.kinks, [[False, True], [False, False]])
     assert result.passed
 
@@ -677,7 +677,7 @@ def test_check_backward_says_what_it_expected():
 def _tanh_net_case():
     rng = np.random.default_rng(9)
     X, y = rng.standard_normal((5, 3)), rng.integers(0, 2, size=5)
-    return nn.mlp([3, 6, 1], activation="tanh", output="sigmoid", seed=4), X, y
+    return nn.mlp_network([3, 6, 1], activation="tanh", output="sigmoid", seed=4), X, y
 
 
 def test_check_network_gradients_passes_its_arguments_on():
@@ -726,24 +726,24 @@ def test_a_re_measurement_equal_to_the_gradient_at_tol_0_agrees():
     def f(v):
         return np.sum(F.relu(v) + np.maximum(v - 5e-6, 0.0))
 
-    result = gc.gradient_check(f, np.zeros(1), np.array([0.5]), tol=0.0, kink_tol=0.6)
+    result = gc.check_gradient(f, np.zeros(1), np.array([0.5]), tol=0.0, kink_tol=0.6)
     assert result.numerical[0] == 0.5
     assert result.passed and result.checked[0] and not result.kinks[0]
 
 
 def test_slopes_exactly_kink_tol_apart_are_not_a_kink():
     at_kink = np.zeros(1)
-    result = gc.gradient_check(_relu_sum(np.ones(1)), at_kink, np.zeros(1), kink_tol=1.0)
+    result = gc.check_gradient(_relu_sum(np.ones(1)), at_kink, np.zeros(1), kink_tol=1.0)
     assert not result.kinks[0] and not result.passed
-    result = gc.gradient_check(_relu_sum(np.ones(1)), at_kink, np.zeros(1), kink_tol=0.99)
+    result = gc.check_gradient(_relu_sum(np.ones(1)), at_kink, np.zeros(1), kink_tol=0.99)
     assert result.kinks[0] and result.passed
 
 
 def test_a_gradient_exactly_kink_tol_from_a_slope_is_excused():
     at_kink = np.zeros(1)
-    result = gc.gradient_check(_relu_sum(np.ones(1)), at_kink, np.array([0.25]), kink_tol=0.25)
+    result = gc.check_gradient(_relu_sum(np.ones(1)), at_kink, np.array([0.25]), kink_tol=0.25)
     assert result.kinks[0] and result.passed
-    result = gc.gradient_check(_relu_sum(np.ones(1)), at_kink, np.array([0.26]), kink_tol=0.25)
+    result = gc.check_gradient(_relu_sum(np.ones(1)), at_kink, np.array([0.26]), kink_tol=0.25)
     assert not result.kinks[0] and not result.passed
 
 
@@ -753,6 +753,6 @@ def test_slopes_below_1e_12_are_compared_on_the_scale_of_1e_12(off, excused):
     them is measured against kink_tol * 1e-12, not against their own size."""
     G = np.array([1e-13])
     z = np.array([3e-7])
-    result = gc.gradient_check(_relu_sum(G), z, G * (1 + off))
+    result = gc.check_gradient(_relu_sum(G), z, G * (1 + off))
     assert result.kinks[0] is np.bool_(excused)
     assert result.passed is excused

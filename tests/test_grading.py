@@ -732,3 +732,11 @@ def test_portable_values_survive_json(value):
         assert type(back).__name__ == "Opaque" and back.type_name == "str"
     else:
         assert _same_value(back, value), (back, value)
+
+
+def test_changing_the_trials_one_got_does_not_change_the_next_ones():
+    trials = make_trials("relu_backward", 3)
+    trials[0].args[0][...] = 0.0
+    trials[0].args = ()
+    again = make_trials("relu_backward", 3)
+    assert again[0].args and np.any(again[0].args[0] != 0.0)

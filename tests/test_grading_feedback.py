@@ -147,7 +147,8 @@ def test_the_smallest_failing_trial_is_shown_when_no_mistake_matches():
     assert "No common mistake matches. The smallest failing trial" in feedback
     # the batch of one, (1, 6): fewer numbers than any other failing trial
     assert feedback.split("smallest failing trial")[1].startswith(", 2 (batch size 1")
-    for part in ("inputs:", "z = [", "expected dz = [", "yours    dz = [", "first difference: dz["):
+    for part in ("inputs:", "z = [", "expected dz = [", "yours    dz = [",
+                 "first difference: dz["):
         assert part in feedback
 
 
@@ -315,6 +316,8 @@ def test_the_gradient_check_line_reports_the_largest_error():
     line = verdict.gradcheck_line([1e-10, 1e-3, 1e-11], 3)  # issue 16: min, or the last one
     assert "1.0e-03" in line and "agree" not in line
     assert "above 1e-02: wrong" in verdict.gradcheck_line([1e-10, 0.5], 2)
+    assert "look closer" in verdict.gradcheck_line([0.9 * WRONG], 1)  # WRONG, both sides
+    assert "above 1e-02: wrong" in verdict.gradcheck_line([1.1 * WRONG], 1)
     assert "in every trial" in verdict.gradcheck_line([1e-10, 1e-9], 2)
     assert "in the 2 trials with a gradient check (of 3)" in verdict.gradcheck_line([1e-9] * 2, 3)
     assert verdict.gradcheck_line([], 3) == ""

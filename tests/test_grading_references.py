@@ -92,7 +92,8 @@ def test_deep_backprop_agrees_with_autograd(seed):
 
 
 def test_sgd_momentum_step_by_hand():
-    params, grads, velocity = {"w": np.array([1.0])}, {"w": np.array([2.0])}, {"w": np.array([0.5])}
+    params, grads = {"w": np.array([1.0])}, {"w": np.array([2.0])}
+    velocity = {"w": np.array([0.5])}
     new_params, new_velocity = reference("sgd_momentum_step")(params, grads, velocity, 0.1, 0.9)
     _close(new_velocity["w"], [0.25])   # 0.9 * 0.5 - 0.1 * 2
     _close(new_params["w"], [1.25])     # 1 + 0.25

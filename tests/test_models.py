@@ -113,12 +113,12 @@ def test_mlp_backprop_shapes_and_no_mutation():
         assert grads[k].shape == v.shape and grads[k].dtype == np.float64
         np.testing.assert_array_equal(v, before[k])
     np.testing.assert_array_equal(X, X0)
-    assert models.mlp_logits(X, params).shape == (5, 7)
+    assert models.mlp_forward(X, params).shape == (5, 7)
 
 
 def test_mlp_backprop_agrees_with_the_network_class():
     X, y, params = _mlp_case(1, SHAPES[0])
-    net = nn.mlp([3, 4, 7], seed=0).with_parameters(
+    net = nn.mlp_network([3, 4, 7], seed=0).with_parameters(
         {"0.W": params["W1"], "0.b": params["b1"],
          "2.W": params["W2"], "2.b": params["b2"]})
     loss, grads = models.mlp_backprop(X, y, params)

@@ -80,14 +80,14 @@ def _make_case(config, seed, n):
     X = rng.standard_normal((n, D_IN))
     if config in ("relu-softmax", "tanh-softmax", "sigmoid-softmax"):
         act = config.split("-")[0]
-        net = nn.mlp([D_IN, H1, H2, C], activation=act, output="softmax", seed=seed)
+        net = nn.mlp_network([D_IN, H1, H2, C], activation=act, output="softmax", seed=seed)
         return net, X, rng.integers(0, C, size=n), dict(activation=act, kind="softmax")
     if config in ("tanh-sigmoid", "relu-sigmoid"):
         act = config.split("-")[0]
-        net = nn.mlp([D_IN, H1, H2, 1], activation=act, output="sigmoid", seed=seed)
+        net = nn.mlp_network([D_IN, H1, H2, 1], activation=act, output="sigmoid", seed=seed)
         return net, X, rng.integers(0, 2, size=n), dict(activation=act, kind="sigmoid")
     if config == "sigmoid-linear":
-        net = nn.mlp([D_IN, H1, H2, 2], activation="sigmoid", output="linear",
+        net = nn.mlp_network([D_IN, H1, H2, 2], activation="sigmoid", output="linear",
                      seed=seed)
         return (net, X, rng.standard_normal((n, 2)),
                 dict(activation="sigmoid", kind="linear"))
@@ -233,7 +233,7 @@ def test_activation_layers_forward_and_backward(layer_cls, act, seed, n):
 def test_layers_keep_no_state_between_batches():
     """Two forwards, then the two backwards: each uses its own cache."""
     rng = np.random.default_rng(0)
-    net = nn.mlp([3, 4, 7], seed=0)
+    net = nn.mlp_network([3, 4, 7], seed=0)
     Xa, Xb = rng.standard_normal((5, 3)), rng.standard_normal((2, 3))
     ya, yb = rng.integers(0, 7, size=5), rng.integers(0, 7, size=2)
     _, ga = net.loss_and_gradients(Xa, ya)
@@ -254,11 +254,11 @@ def test_dense_initialisation_scale_and_seeding():
     np.testing.assert_array_equal(layer.params["b"], np.zeros(50))
     assert nn.Dense(2000, 50, rng=0, gain=1.0).params["W"].std() == pytest.approx(
         np.sqrt(1 / 2000), rel=0.03)
-    # mlp: He (gain 2) before ReLUs, gain 1 for the output layer.
-    net = nn.mlp([1000, 2000, 10], seed=0)
+    # mlp_network: He (gain 2) before ReLUs, gain 1 for the output layer.
+    net = nn.mlp_network([1000, 2000, 10], seed=0)
     assert net.parameters()["0.W"].std() == pytest.approx(np.sqrt(2 / 1000), rel=0.03)
     assert net.parameters()["2.W"].std() == pytest.approx(np.sqrt(1 / 2000), rel=0.03)
-    tanh_net = nn.mlp([1000, 20, 10], activation="tanh", seed=0)
+    tanh_net = nn.mlp_network([1000, 20, 10], activation="tanh", seed=0)
     assert tanh_net.parameters()["0.W"].std() == pytest.approx(np.sqrt(1 / 1000),
                                                                rel=0.03)
     np.testing.assert_array_equal(nn.Dense(3, 4, rng=5).params["W"],
@@ -266,7 +266,7 @@ def test_dense_initialisation_scale_and_seeding():
 
 
 def test_mlp_structure_and_parameter_names():
-    net = nn.mlp([2, 64, 32, 3], activation="tanh", seed=0)
+    net = nn.mlp_network([2, 64, 32, 3], activation="tanh", seed=0)
     assert [type(layer) for layer in net.layers] == [
         nn.Dense, nn.Tanh, nn.Dense, nn.Tanh, nn.Dense]
     assert isinstance(net.loss, nn.SoftmaxCrossEntropy)
@@ -274,10 +274,10 @@ def test_mlp_structure_and_parameter_names():
     assert net.parameters()["2.W"].shape == (64, 32)
     assert repr(net) == ("Network([Dense(2, 64), Tanh(), Dense(64, 32), Tanh(), "
                          "Dense(32, 3)], SoftmaxCrossEntropy())")
-    assert isinstance(nn.mlp([2, 1], output="sigmoid").loss,
+    assert isinstance(nn.mlp_network([2, 1], output="sigmoid").loss,
                       nn.BinaryCrossEntropyWithLogits)
-    assert isinstance(nn.mlp([1, 1], output="linear").loss, nn.MeanSquaredError)
-    same = nn.mlp([2, 64, 32, 3], activation="tanh", seed=0).parameters()
+    assert isinstance(nn.mlp_network([1, 1], output="linear").loss, nn.MSELoss)
+    same = nn.mlp_network([2, 64, 32, 3], activation="tanh", seed=0).parameters()
     for k, v in net.parameters().items():
         np.testing.assert_array_equal(v, same[k])
 
@@ -286,7 +286,7 @@ def test_mlp_structure_and_parameter_names():
                                     dict(sizes=[2, 3], output="softplus")])
 def test_mlp_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError, match="sizes needs|activation must be one of"):
-        nn.mlp(**kwargs)
+        nn.mlp_network(**kwargs)
 
 
 # --------------------------------------------------------------------------
@@ -295,7 +295,7 @@ def test_mlp_rejects_bad_arguments(kwargs):
 
 def test_learns_the_spiral():
     X, y = make_spiral()
-    net = nn.mlp([2, 64, 3], seed=0)
+    net = nn.mlp_network([2, 64, 3], seed=0)
     history = net.fit(X, y, epochs=100, lr=0.5, momentum=0.9)
     assert net.accuracy(X, y) >= 0.97
     assert history.accuracy[-1] == net.accuracy(X, y)
@@ -304,7 +304,7 @@ def test_learns_the_spiral():
 
 def test_learns_the_spiral_with_mini_batches():
     X, y = make_spiral()
-    net = nn.mlp([2, 64, 3], seed=0)
+    net = nn.mlp_network([2, 64, 3], seed=0)
     net.fit(X, y, epochs=30, lr=0.1, momentum=0.9, batch_size=32, seed=0)
     assert net.accuracy(X, y) >= 0.95
 
@@ -312,7 +312,7 @@ def test_learns_the_spiral_with_mini_batches():
 @pytest.mark.parametrize("batch_size", [None, 16], ids=["full-batch", "mini-batch"])
 def test_learns_xor(batch_size):
     X, y = make_xor(400, seed=0, spread=0.1)  # Bayes accuracy about 0.99
-    net = nn.mlp([2, 8, 1], activation="tanh", output="sigmoid", seed=0)
+    net = nn.mlp_network([2, 8, 1], activation="tanh", output="sigmoid", seed=0)
     epochs, lr = (200, 1.0) if batch_size is None else (10, 0.1)
     net.fit(X, y, epochs=epochs, lr=lr, momentum=0.9, batch_size=batch_size)
     assert net.accuracy(X, y) >= 0.97
@@ -323,7 +323,7 @@ def test_learns_xor(batch_size):
 @pytest.mark.parametrize("batch_size", [None, 20], ids=["full-batch", "mini-batch"])
 def test_learns_circles(batch_size):
     X, y = make_circles(400, seed=0)
-    net = nn.mlp([2, 8, 1], activation="tanh", output="sigmoid", seed=0)
+    net = nn.mlp_network([2, 8, 1], activation="tanh", output="sigmoid", seed=0)
     epochs, lr = (200, 1.0) if batch_size is None else (20, 0.1)
     net.fit(X, y, epochs=epochs, lr=lr, momentum=0.9, batch_size=batch_size)
     assert net.accuracy(X, y) >= 0.98
@@ -331,7 +331,7 @@ def test_learns_circles(batch_size):
 
 def test_regression_fits_a_curve():
     X, y = make_regression_1d(200, seed=0, noise=0.1)
-    net = nn.mlp([1, 16, 1], activation="tanh", output="linear", seed=0)
+    net = nn.mlp_network([1, 16, 1], activation="tanh", output="linear", seed=0)
     history = net.fit(X, y, epochs=300, lr=0.2, momentum=0.9, snapshot_every=299)
     residual = np.mean((net.predict(X) - y) ** 2)
     assert residual < 0.02  # noise variance 0.01
@@ -351,7 +351,7 @@ def _toy():
 
 def test_momentum_zero_is_plain_gradient_descent():
     X, y = _toy()
-    net = nn.mlp([3, 5, 4], seed=1)
+    net = nn.mlp_network([3, 5, 4], seed=1)
     p0 = {k: v.copy() for k, v in net.parameters().items()}
     loss0, g0 = net.loss_and_gradients(X, y)
     history = net.fit(X, y, epochs=1, lr=0.3)
@@ -362,7 +362,7 @@ def test_momentum_zero_is_plain_gradient_descent():
 
 def test_momentum_two_steps_by_hand():
     X, y = _toy()
-    net = nn.mlp([3, 5, 4], seed=1)
+    net = nn.mlp_network([3, 5, 4], seed=1)
     lr, m = 0.3, 0.8
     p0 = {k: v.copy() for k, v in net.parameters().items()}
     _, g1 = net.loss_and_gradients(X, y)
@@ -395,7 +395,7 @@ def test_sgd_updates_in_place_and_keeps_velocity():
 def test_mini_batches_visit_every_sample_once_per_epoch_in_a_new_order():
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((60, 2)), np.arange(60) % 3  # distinct rows
-    net = nn.mlp([2, 8, 3], seed=0)
+    net = nn.mlp_network([2, 8, 3], seed=0)
     batches = []
     original = net.forward
 
@@ -420,7 +420,7 @@ def test_fit_is_deterministic_for_a_seed():
     X, y = make_spiral(30)
 
     def train(seed):
-        net = nn.mlp([2, 16, 3], seed=0)
+        net = nn.mlp_network([2, 16, 3], seed=0)
         net.fit(X, y, epochs=5, lr=0.2, momentum=0.9, batch_size=16, seed=seed)
         return net.parameters()
 
@@ -446,7 +446,7 @@ def test_history_loss_is_the_mean_over_the_epochs_batches():
     """With mini-batches the recorded loss is the epoch's mean, not the last
     batch's (batches of 25, 25 and 10 samples, weighted equally)."""
     X, y = make_spiral(20)  # 60 samples
-    net = nn.mlp([2, 8, 3], seed=0)
+    net = nn.mlp_network([2, 8, 3], seed=0)
     net.loss = _RecordingLoss()
     history = net.fit(X, y, epochs=2, lr=0.5, momentum=0.5, batch_size=25)
     assert len(net.loss.values) == 6
@@ -457,7 +457,7 @@ def test_history_loss_is_the_mean_over_the_epochs_batches():
 
 def test_history_lengths_and_snapshots():
     X, y = make_spiral(20)
-    net = nn.mlp([2, 8, 3], seed=0)
+    net = nn.mlp_network([2, 8, 3], seed=0)
     history = net.fit(X, y, epochs=10, lr=0.5, momentum=0.5, snapshot_every=3)
     assert len(history.loss) == len(history.accuracy) == 10
     assert all(isinstance(v, float) for v in history.loss + history.accuracy)
@@ -470,15 +470,15 @@ def test_history_lengths_and_snapshots():
     # Snapshots differ from one another: they are copies, not one array.
     assert not np.array_equal(history.snapshots[0][1]["0.W"],
                               history.snapshots[-1][1]["0.W"])
-    empty = nn.mlp([2, 8, 3]).fit(X, y, epochs=0, lr=0.1)
+    empty = nn.mlp_network([2, 8, 3]).fit(X, y, epochs=0, lr=0.1)
     assert (empty.loss, empty.accuracy, empty.snapshots) == ([], [], [])
 
 
 def test_snapshot_equals_the_parameters_at_that_epoch():
     X, y = make_spiral(20)
-    a = nn.mlp([2, 8, 3], seed=0)
+    a = nn.mlp_network([2, 8, 3], seed=0)
     history = a.fit(X, y, epochs=6, lr=0.5, momentum=0.5, snapshot_every=3)
-    b = nn.mlp([2, 8, 3], seed=0)
+    b = nn.mlp_network([2, 8, 3], seed=0)
     b.fit(X, y, epochs=3, lr=0.5, momentum=0.5)
     for k, v in b.parameters().items():
         np.testing.assert_array_equal(history.snapshots[0][1][k], v)
@@ -493,7 +493,7 @@ def test_snapshot_equals_the_parameters_at_that_epoch():
 def test_predict_and_predict_proba_shapes():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((5, 3))
-    softmax_net = nn.mlp([3, 4, 7], seed=0)
+    softmax_net = nn.mlp_network([3, 4, 7], seed=0)
     p = softmax_net.predict_proba(X)
     assert p.shape == (5, 7)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-14)
@@ -501,7 +501,7 @@ def test_predict_and_predict_proba_shapes():
     assert labels.shape == (5,) and np.issubdtype(labels.dtype, np.integer)
     np.testing.assert_array_equal(labels, p.argmax(axis=1))
 
-    binary = nn.mlp([3, 4, 1], output="sigmoid", seed=0)
+    binary = nn.mlp_network([3, 4, 1], output="sigmoid", seed=0)
     p = binary.predict_proba(X)
     assert p.shape == (5,) and np.all((p > 0) & (p < 1))
     np.testing.assert_array_equal(binary.predict(X), (p > 0.5).astype(int))
@@ -511,10 +511,11 @@ def test_predict_and_predict_proba_shapes():
     assert p.shape == (5,)
     np.testing.assert_array_equal(manual.predict(X), (p > 0.5).astype(int))
 
-    regression = nn.mlp([3, 4, 1], output="linear", seed=0)
+    regression = nn.mlp_network([3, 4, 1], output="linear", seed=0)
     assert regression.predict(X).shape == (5,)
-    assert nn.mlp([3, 4, 2], output="linear").predict(X).shape == (5, 2)
-    with pytest.raises(TypeError, match="^a regression network outputs values, not probabilities$"):
+    assert nn.mlp_network([3, 4, 2], output="linear").predict(X).shape == (5, 2)
+    with pytest.raises(TypeError,
+                       match="^a regression network outputs values, not probabilities$"):
         regression.predict_proba(X)
 
     assert softmax_net.predict(X[:1]).shape == (1,)
@@ -522,7 +523,7 @@ def test_predict_and_predict_proba_shapes():
 
 
 def test_accuracy():
-    net = nn.mlp([3, 4, 7], seed=0)
+    net = nn.mlp_network([3, 4, 7], seed=0)
     X = np.random.default_rng(1).standard_normal((8, 3))
     labels = net.predict(X)
     assert net.accuracy(X, labels) == 1.0
@@ -533,7 +534,7 @@ def test_accuracy():
 
 def test_with_parameters_copies_and_replaces():
     X = np.random.default_rng(2).standard_normal((5, 3))
-    net = nn.mlp([3, 4, 7], seed=0)
+    net = nn.mlp_network([3, 4, 7], seed=0)
     out = net.output(X)
     clone = net.with_parameters({})
     for k, v in clone.parameters().items():
@@ -552,7 +553,7 @@ def test_with_parameters_does_not_alias_the_original():
     ``net.with_parameters(net.parameters())`` shared every weight with net
     and training it trained the original too."""
     X, y = make_spiral(20)
-    net = nn.mlp([2, 8, 3], seed=0)
+    net = nn.mlp_network([2, 8, 3], seed=0)
     before = {k: v.copy() for k, v in net.parameters().items()}
     clone = net.with_parameters(net.parameters())
     clone.fit(X, y, epochs=3, lr=0.5)
@@ -570,11 +571,11 @@ def test_with_parameters_rejects_names_the_network_does_not_have(key):
     clone; "7.W" fails with a bare IndexError."""
     shared = getattr(nn._Activation, "params", None)
     try:
-        net = nn.mlp([2, 3, 2], seed=0)
+        net = nn.mlp_network([2, 3, 2], seed=0)
         with pytest.raises(KeyError, match=f"no parameter '{key}'"):
             net.with_parameters({key: np.ones(3)})
         assert nn.ReLU().params == {} and nn.Sigmoid().params == {}
-        assert list(nn.mlp([2, 3, 2]).parameters()) == ["0.W", "0.b", "2.W", "2.b"]
+        assert list(nn.mlp_network([2, 3, 2]).parameters()) == ["0.W", "0.b", "2.W", "2.b"]
     finally:
         if isinstance(shared, dict):
             shared.clear()  # undo the pollution for the tests that follow
@@ -583,7 +584,7 @@ def test_with_parameters_rejects_names_the_network_does_not_have(key):
 def test_with_parameters_rejects_a_wrong_shape():
     """Bug: a parameter of the wrong shape is accepted, and fails only later,
     inside a matrix product, with numpy's message instead of the name."""
-    net = nn.mlp([2, 3, 2], seed=0)
+    net = nn.mlp_network([2, 3, 2], seed=0)
     with pytest.raises(ValueError, match="0.W"):
         net.with_parameters({"0.W": np.ones((3, 2))})
 
@@ -592,15 +593,18 @@ def test_with_parameters_rejects_a_wrong_shape():
 # Bad input
 # --------------------------------------------------------------------------
 
+_BAD_SHAPES = r"^expected X of shape \(N, D\) and y with N entries"
+
+
 @pytest.mark.parametrize("X,y,match", [
-    (np.zeros(6), np.zeros(6, dtype=int), r"^expected X of shape \(N, D\) and y with N entries, got X \(6,\)"),
-    (np.zeros((6, 2)), np.zeros(5, dtype=int), r"^expected X of shape \(N, D\) and y with N entries"),
+    (np.zeros(6), np.zeros(6, dtype=int), _BAD_SHAPES + r", got X \(6,\)"),   # X 1-d
+    (np.zeros((6, 2)), np.zeros(5, dtype=int), _BAD_SHAPES),                 # lengths differ
     (np.zeros((6, 2)), np.zeros(6), "integer"),                         # float labels
     (np.zeros((6, 2)), np.array([0, 1, 2, 3, 0, 1]), "0..2"),           # out of range
     (np.zeros((6, 2)), np.array([0, 1, 2, -1, 0, 1]), "0..2"),          # negative
 ], ids=["X-1d", "mismatched-y", "float-labels", "label-too-large", "label-negative"])
 def test_fit_rejects_bad_input_with_a_clear_error(X, y, match):
-    net = nn.mlp([2, 4, 3], seed=0)
+    net = nn.mlp_network([2, 4, 3], seed=0)
     before = {k: v.copy() for k, v in net.parameters().items()}
     with pytest.raises(ValueError, match=match):
         net.fit(X, y, epochs=1, lr=0.1)
@@ -614,8 +618,9 @@ def test_fit_rejects_bad_input_with_a_clear_error(X, y, match):
 def test_fit_rejects_bad_hyperparameters(kwargs):
     X, y = make_spiral(5)
     kwargs = {"epochs": 1, **kwargs}
-    with pytest.raises(ValueError, match=r"^expected epochs >= 0, lr > 0 and 0 <= momentum < 1, got"):
-        nn.mlp([2, 4, 3]).fit(X, y, **kwargs)
+    with pytest.raises(ValueError,
+                       match=r"^expected epochs >= 0, lr > 0 and 0 <= momentum < 1, got"):
+        nn.mlp_network([2, 4, 3]).fit(X, y, **kwargs)
 
 
 @pytest.mark.parametrize("batch_size", [0, -1])
@@ -626,12 +631,12 @@ def test_fit_rejects_a_batch_size_below_one(batch_size):
     "Mean of empty slice" warning) and the network is left as it was."""
     X, y = make_spiral(5)
     with pytest.raises(ValueError, match="batch_size"):
-        nn.mlp([2, 4, 3]).fit(X, y, epochs=1, lr=0.1, batch_size=batch_size)
+        nn.mlp_network([2, 4, 3]).fit(X, y, epochs=1, lr=0.1, batch_size=batch_size)
 
 
 def test_regression_network_rejects_targets_that_are_not_numbers():
     X = np.zeros((3, 1))
-    net = nn.mlp([1, 4, 1], output="linear")
+    net = nn.mlp_network([1, 4, 1], output="linear")
     with pytest.raises(ValueError, match="regression targets must be numbers, got dtype <U1"):
         net.fit(X, np.array(["a", "b", "c"]), epochs=1, lr=0.1)
     net.fit(X, np.array([1, 2, 3]), epochs=1, lr=0.1)  # integer targets are numbers
@@ -641,7 +646,7 @@ def test_binary_network_rejects_labels_out_of_range():
     """Regression: a sigmoid-output network used to train silently on labels
     {0, 1, 2}, pushing the logits of the 2s towards +infinity."""
     X, _ = make_xor(40)
-    net = nn.mlp([2, 4, 1], activation="tanh", output="sigmoid")
+    net = nn.mlp_network([2, 4, 1], activation="tanh", output="sigmoid")
     before = {k: v.copy() for k, v in net.parameters().items()}
     for bad in (np.arange(40) % 3, np.where(np.arange(40) % 2, 1, -1),
                 np.full(40, 0.5)):
@@ -659,8 +664,8 @@ def test_binary_network_rejects_labels_out_of_range():
 def test_defaults_dense_gain_2_and_mlp_seed_0():
     assert nn.Dense(2000, 50, rng=0).params["W"].std() == pytest.approx(np.sqrt(2 / 2000),
                                                                      rel=0.03)
-    for k, v in nn.mlp([3, 5, 2]).parameters().items():
-        np.testing.assert_array_equal(v, nn.mlp([3, 5, 2], seed=0).parameters()[k])
+    for k, v in nn.mlp_network([3, 5, 2]).parameters().items():
+        np.testing.assert_array_equal(v, nn.mlp_network([3, 5, 2], seed=0).parameters()[k])
 
 
 def test_full_batch_training_takes_the_samples_in_their_order():
@@ -668,7 +673,7 @@ def test_full_batch_training_takes_the_samples_in_their_order():
     rng = np.random.default_rng(10)
     X, y = rng.standard_normal((64, 3)), rng.integers(0, 4, size=64)
     for batch_size in (None, 64, 100):
-        net = nn.mlp([3, 5, 4], seed=1)
+        net = nn.mlp_network([3, 5, 4], seed=1)
         p0 = {k: v.copy() for k, v in net.parameters().items()}
         loss0, g0 = net.loss_and_gradients(X, y)
         history = net.fit(X, y, epochs=1, lr=0.3, batch_size=batch_size)
@@ -679,7 +684,7 @@ def test_full_batch_training_takes_the_samples_in_their_order():
 
 def test_batch_size_one_is_allowed():
     X, y = make_spiral(4)
-    history = nn.mlp([2, 4, 3], seed=0).fit(X, y, epochs=2, lr=0.1, batch_size=1)
+    history = nn.mlp_network([2, 4, 3], seed=0).fit(X, y, epochs=2, lr=0.1, batch_size=1)
     assert len(history.loss) == 2
 
 
@@ -715,14 +720,14 @@ def test_binary_predictions_are_integers_and_0_5_is_class_0():
 
 def test_binary_label_message_lists_up_to_ten_distinct_values():
     X = np.zeros((12, 2))
-    net = nn.mlp([2, 3, 1], output="sigmoid")
+    net = nn.mlp_network([2, 3, 1], output="sigmoid")
     with pytest.raises(ValueError, match=r"^binary labels must be 0 or 1, "
                                          r"got values \[0 1 2 3 4 5 6 7 8 9\]$"):
         net.fit(X, np.arange(12), epochs=1, lr=0.1)
 
 
 def test_with_parameters_stores_float64_copies():
-    net = nn.mlp([2, 3, 2], seed=0)
+    net = nn.mlp_network([2, 3, 2], seed=0)
     clone = net.with_parameters({"0.b": [1, 2, 3]})
     assert clone.parameters()["0.b"].dtype == np.float64
     np.testing.assert_array_equal(clone.parameters()["0.b"], [1.0, 2.0, 3.0])

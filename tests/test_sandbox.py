@@ -116,7 +116,7 @@ def test_the_file_view_is_the_system_and_a_private_home(tmp_path):
     secret.write_text("the other student's answer")
     solutions = Path(sb._bplib_dir()).parent / "solutions"
     code = (f"import os\nfor p in [{str(secret)!r}, {str(tmp_path)!r}, {str(solutions)!r}, "
-            "'/etc/shadow', '/root/.bash_history']:\n"
+            "'/etc/shadow', '/etc/ssh', '/root/.bash_history']:\n"
             "    try:\n        print(p, 'read', open(p).read()[:20] if os.path.isfile(p) else "
             "os.listdir(p))\n    except OSError as exc:\n        print(p, type(exc).__name__)\n"
             "open('mine.txt', 'w').write('x'); open('/tmp/t', 'w').write('x')\n"
@@ -128,6 +128,8 @@ def test_the_file_view_is_the_system_and_a_private_home(tmp_path):
     assert f"{secret} FileNotFoundError" in out and f"{tmp_path} FileNotFoundError" in out
     assert f"{solutions} FileNotFoundError" in out or not solutions.exists()
     assert "root:" not in out  # /etc/shadow is masked
+    if os.path.isdir("/etc/ssh"):
+        assert "/etc/ssh read []" in out  # and the host's keys
     home = out.split("home /home/student ")[1].split(" /home/student")[0]
     assert set(eval(home)) <= {"mine.txt", ".ipython", ".cache", ".matplotlib"}
     assert "bplib importable" in out
@@ -158,7 +160,7 @@ def test_memory_is_limited():
 @needs_bwrap
 def test_processes_are_limited_and_none_is_left_running():
     code = ("import subprocess\nstarted = 0\ntry:\n    for _ in range(300):\n"
-            "        subprocess.Popen(['sleep', '600'])\n        started += 1\n"
+            "        subprocess.Popen(['sleep', '6173'])\n        started += 1\n"
             "except OSError as exc:\n    print('stopped:', type(exc).__name__)\n"
             "print('started', started)")
     sandbox = sb.choose("bwrap")
@@ -179,7 +181,7 @@ def _sleepers():
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", b"600"]:
+                if (entry / "cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", b"6173"]:
                     found.append(entry.name)
             except OSError:
                 pass
@@ -188,7 +190,7 @@ def _sleepers():
 
 @needs_bwrap
 def test_a_kernel_killed_by_the_time_limit_leaves_nothing_behind():
-    code = "import subprocess, time\nsubprocess.Popen(['sleep', '600'])\ntime.sleep(600)"
+    code = "import subprocess, time\nsubprocess.Popen(['sleep', '6173'])\ntime.sleep(600)"
     result, cage = _run([("student", code)], sb.choose("bwrap"), cell_timeout=30,
                         total_timeout=4, keep_cage=True)
     try:
@@ -342,3 +344,32 @@ def test_the_clean_run_takes_the_answer_cells_and_the_helpers_they_use(tmp_path)
 def test_errors_that_mean_the_reference_was_needed(error, bound, needed):
     from bplib.classroom.clean_run import needs_reference
     assert needs_reference(error, bound) is needed
+
+
+@needs_bwrap
+def test_hidden_folders_inside_a_bound_folder_are_empty(monkeypatch):
+    """--out, submissions and solutions/ under a folder the cage shows (say, a course
+    checkout holding the Python installation) are covered by empty folders."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    tmp_path = Path(tempfile.mkdtemp())
+    for name in ("solutions", "grades", "visible"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "secret.txt").write_text("secret")
+    real_dirs = sb._python_dirs
+    monkeypatch.setattr(sb, "_python_dirs", lambda: real_dirs() + [str(tmp_path)])
+    monkeypatch.setattr(sb, "_course_solutions", lambda: [str(tmp_path / "solutions")])
+    cage = sb.choose("bwrap", hidden=[tmp_path / "grades"]).cage(60)
+    try:
+        code = (f"import os\nfor name in ('solutions', 'grades', 'visible'):\n"
+                f"    print(name, os.listdir(os.path.join({str(tmp_path)!r}, name)))")
+        done = subprocess.run(cage.command([sys.executable, "-c", code]), capture_output=True,
+                              text=True, timeout=60, env=cage.env())
+    finally:
+        cage.close()
+        shutil.rmtree(tmp_path)
+    assert done.stdout.splitlines() == ["solutions []", "grades []",
+                                        "visible ['secret.txt']"], done.stderr

@@ -23,7 +23,7 @@ def readout_numbers(widget):
 def trained():
     """A small spiral classifier trained for 60 epochs, a snapshot every 10."""
     X, y = make_spiral(n_per_class=40)
-    net = nn.mlp([2, 16, 3], seed=1)
+    net = nn.mlp_network([2, 16, 3], seed=1)
     history = net.fit(X, y, epochs=60, lr=1.0, snapshot_every=10)
     return net, history, X, y
 
@@ -112,7 +112,7 @@ def test_play_button_drives_the_slider(trained):
 
 def test_widget_with_plot_draws_and_closes_its_figures():
     X, y = make_circles(200)
-    net = nn.mlp([2, 8, 1], activation="tanh", output="sigmoid", seed=0)
+    net = nn.mlp_network([2, 8, 1], activation="tanh", output="sigmoid", seed=0)
     history = net.fit(X, y, epochs=4, lr=1.0, snapshot_every=2)
     w = training_replay(net, history, X, y, resolution=20)
     first_image = bytes(w.image.value)
@@ -133,7 +133,7 @@ def test_widget_without_plot_has_no_image_but_still_updates(trained):
 
 def test_widget_needs_snapshots():
     X, y = make_circles(20)
-    net = nn.mlp([2, 4, 1], output="sigmoid")
+    net = nn.mlp_network([2, 4, 1], output="sigmoid")
     history = net.fit(X, y, epochs=2, lr=0.1)
     with pytest.raises(ValueError):
         training_replay(net, history, X, y)

@@ -40,7 +40,9 @@ HOME = "/home/student"       # the cage's home and working folder
 KINDS = ("auto", "bwrap", "none")
 _CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup")
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
-_MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-")
+# Secrets of the system that root may read: masked even though /etc is shown.
+_MASKED = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/ssh",
+           "/etc/ssl/private")
 # Variables a kernel needs; the grader's own environment (tokens, paths) stays out.
 # One BLAS thread and two malloc arenas keep a kernel's address space small
 # (the memory limit counts it) and the cores for the batch's parallel jobs.
@@ -158,7 +160,8 @@ def _course_solutions():
 def view_arguments(*, runtime, home, reference_visible, hidden=()):
     """bwrap's file-view arguments: the system and Python read-only, a private
     home, /tmp and runtime folder, and bplib only when ``reference_visible``."""
-    args = []
+    # a private /tmp first, so that what is bound later shows even if it lives in /tmp
+    args = ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp"]
     system = []
     for path in _SYSTEM:
         if os.path.islink(path):
@@ -169,8 +172,10 @@ def view_arguments(*, runtime, home, reference_visible, hidden=()):
     bound = _outermost(system + _python_dirs())
     for path in bound:
         args += ["--ro-bind", path, path]
-    for path in _MASKED_FILES:
-        if os.path.exists(path):
+    for path in _MASKED:
+        if os.path.isdir(path):
+            args += ["--tmpfs", path]
+        elif os.path.exists(path):
             args += ["--ro-bind", "/dev/null", path]
     if reference_visible and not _inside(package, bound):
         args += ["--ro-bind", package, package]
@@ -182,8 +187,7 @@ def view_arguments(*, runtime, home, reference_visible, hidden=()):
             args += ["--tmpfs", path]
         elif _inside(path, bound) and os.path.exists(path):
             args += ["--ro-bind", "/dev/null", path]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp",
-             "--bind", home, HOME, "--bind", runtime, runtime, "--chdir", HOME]
+    args += ["--bind", home, HOME, "--bind", runtime, runtime, "--chdir", HOME]
     return args
 
 
@@ -219,22 +223,20 @@ class Cage:
 
     def env(self, extra=None):
         """The environment of a process in the cage."""
-        env = dict(_ENV)
         if self.sandbox.kind == "bwrap":
-            env.update(HOME=HOME, TMPDIR="/tmp", PATH="/usr/local/bin:/usr/bin:/bin",
+            env = dict(_ENV, HOME=HOME, TMPDIR="/tmp", PATH="/usr/local/bin:/usr/bin:/bin",
                        XDG_CACHE_HOME=f"{HOME}/.cache", MPLCONFIGDIR=f"{HOME}/.matplotlib")
-        else:
-            env.update({k: v for k, v in os.environ.items() if k not in ("JPY_PARENT_PID",)})
+        else:  # the grader's own environment
+            env = {k: v for k, v in os.environ.items() if k != "JPY_PARENT_PID"}
             env.update(_ENV)
         env.update(extra or {})
         return env
 
     def command(self, argv, *, reference_visible=True):
         """The argv that runs ``argv`` inside the cage."""
-        limits = [shutil.which("prlimit") or "prlimit", f"--as={self.sandbox.memory}",
-                  f"--cpu={self.cpu_seconds}", "--core=0", "--"]
-        if shutil.which("prlimit") is None:
-            limits = []
+        prlimit = shutil.which("prlimit")  # (util-linux)
+        limits = [prlimit, f"--as={self.sandbox.memory}", f"--cpu={self.cpu_seconds}",
+                  "--core=0", "--"] if prlimit else []
         if self.sandbox.kind != "bwrap":
             return limits + list(argv)
         if limits and not any("pids" in g or Path(g, "pids.max").exists() for g in self.cgroups):

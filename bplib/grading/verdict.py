@@ -7,6 +7,7 @@ student's code. That is what lets classroom grading run the student's
 functions in one process and judge them in another.
 """
 
+import copy
 import functools
 import html
 import os
@@ -45,9 +46,21 @@ def reference(exercise_id):
 
 
 def make_trials(exercise_id, seed=None):
-    """The trials of an exercise for a seed (None: the fixed default seed)."""
+    """The trials of an exercise for a seed (None: the fixed default seed).
+
+    Fresh objects on every call (copies of trials made once per seed: a check
+    makes them twice, and a graph of 2,100 nodes takes a while to draw)."""
+    exercise = _exercise(exercise_id)
     seed = DEFAULT_SEED if seed is None else seed
-    return _exercise(exercise_id).make_trials(np.random.default_rng(seed))
+    key = (exercise_id, seed)
+    if key not in _trials:
+        if len(_trials) >= 64:
+            _trials.clear()
+        _trials[key] = exercise.make_trials(np.random.default_rng(seed))
+    return copy.deepcopy(_trials[key])
+
+
+_trials = {}  # (exercise id, seed) -> the trials, as first made
 
 
 def time_limit_of(exercise_id, timeout=None):
@@ -543,7 +556,8 @@ def _error_hints(exercise, error, trial):
         hints.append("Two arrays' shapes don't line up. A sum over axis=1 of an (N, C) array "
                      "has shape (N,); keep it as (N, 1) with keepdims=True (or [:, None]) so "
                      "that it broadcasts across each row.")
-    if error["type"] in ("IndexError", "ValueError", "AxisError") and "batch size 1" in trial.label:
+    if error["type"] in ("IndexError", "ValueError", "AxisError") \
+            and "batch size 1" in trial.label:
         hints.append("This trial has a batch of one sample: avoid squeeze() and shapes that "
                      "assume N > 1.")
     if error["type"] == "NotCallable":

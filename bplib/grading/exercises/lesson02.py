@@ -6,6 +6,8 @@ builds it with the student's class, calls backward on the result and records
 every node's .data and .grad as plain floats.
 """
 
+import functools
+import gc
 import math
 
 import numpy as np
@@ -141,12 +143,17 @@ def program(leaves, ops):
 def parse(graph):
     """(leaves, ops) of a ``program``: ops as (kind, operand, ...) with an operand
     ("v", index) for a node, or a plain number."""
+    leaves, text = graph
+    return leaves, _parse_lines(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_lines(text):
     def operand(token):
         if token.startswith("v"):
             return ("v", int(token[1:]))
         return int(token) if token.lstrip("-").isdigit() else float(token)
 
-    leaves, text = graph
     ops = []
     for line in text.splitlines():
         expr = line.split(" = ", 1)[1]
@@ -158,7 +165,7 @@ def parse(graph):
         else:
             a, kind, b = expr.split(" ")
             ops.append((kind, operand(a), operand(b)))
-    return leaves, ops
+    return tuple(ops)
 
 
 def drive_value(value_class, graph):
@@ -169,6 +176,16 @@ def drive_value(value_class, graph):
     per operation ("v3 = v0 * v1", "v4 = 2.0 - v3", "v5 = v4.tanh()").
     """
     leaves, ops = parse(graph)
+    collecting = gc.isenabled()
+    gc.disable()  # thousands of small cycles (node -> its backward -> node): collect once
+    try:
+        return _build_and_backward(value_class, leaves, ops)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build_and_backward(value_class, leaves, ops):
     nodes = []
     for x in leaves:
         node = value_class(x)

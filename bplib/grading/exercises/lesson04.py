@@ -67,7 +67,6 @@ def _tiny_net_variant(output_slope=_sigmoid_slope, hidden_slope=_sigmoid_slope,
     return variant
 
 
-
 def _tiny_grads_as_arrays(x, y_true, params):
     loss, grads = models.tiny_net_backprop(x, y_true, params)
     return loss, {name: np.array([g]) for name, g in grads.items()}

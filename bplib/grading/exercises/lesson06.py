@@ -10,7 +10,8 @@ from bplib.grading.exercises.common import (EVERY_TRIAL, Exercise, Requirement, 
 def _elementwise_trials(rng):
     """z of several shapes (both signs, away from 0), and a large-input trial."""
     trials = []
-    for label, shape in [("z of shape (5, 7)", (5, 7)), ("batch size 1, z of shape (1, 6)", (1, 6)),
+    for label, shape in [("z of shape (5, 7)", (5, 7)),
+                         ("batch size 1, z of shape (1, 6)", (1, 6)),
                          ("one-dimensional z of shape (9,)", (9,)),
                          ("z of shape (4, 3, 2)", (4, 3, 2))]:
         trials.append(Trial(label, (both_signs(rng, shape), rng.standard_normal(shape))))
@@ -176,8 +177,8 @@ def elu_backward(z, dout, alpha=1.0):
 
 def _elu_trials(rng):
     trials = _elementwise_trials(rng)
-    for label, alpha in [("alpha=0.5, z of shape (6, 4)", 0.5), ("alpha=2.0, z of shape (3, 5)", 2.0)]:
-        shape = (6, 4) if alpha == 0.5 else (3, 5)
+    for label, alpha, shape in [("alpha=0.5, z of shape (6, 4)", 0.5, (6, 4)),
+                                ("alpha=2.0, z of shape (3, 5)", 2.0, (3, 5))]:
         trials.append(Trial(label, (both_signs(rng, shape), rng.standard_normal(shape), alpha)))
     return trials
 

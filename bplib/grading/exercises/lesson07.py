@@ -36,7 +36,6 @@ def _mse_trials(rng):
     return trials
 
 
-
 def _ce_trials(rng):
     trials = []
     for label, (n, c) in [("logits (5, 7)", (5, 7)), ("batch size 1, logits (1, 4)", (1, 4)),
@@ -50,7 +49,6 @@ def _ce_trials(rng):
 
 def _onehot(y, c):
     return np.eye(c)[y]
-
 
 
 def _softmax_naive(z, dout):
@@ -74,7 +72,8 @@ SOFTMAX_BACKWARD = Exercise(
     reference=F.softmax_backward, make_trials=_softmax_trials,
     numerical=numerical_backward(F.softmax, 1),
     requirements=[
-        Requirement("finite, with no overflow warning, for logits of +-1000", ("logits of +-1000",),
+        Requirement("finite, with no overflow warning, for logits of +-1000",
+                    ("logits of +-1000",),
                     _softmax_naive),
         Requirement("a batch of one sample, z (1, C)", ("z of shape (1, 4)",),
                     lambda z, dout: F.softmax_backward(z.squeeze(), dout.squeeze())),
@@ -182,7 +181,8 @@ SOFTMAX_CROSS_ENTROPY = Exercise(
                        -F.softmax_cross_entropy(z, y)[1])),
         ("dlogits is softmax(z) / N: subtract 1 at each row's true class.",
          lambda z, y: (F.softmax_cross_entropy(z, y)[0], F.softmax(z) / len(z))),
-        ("You clipped the probabilities at 1e-7. With logits of +-1000 the true class's probability is far below that, so the loss comes "
+        ("You clipped the probabilities at 1e-7. With logits of +-1000 the true class's "
+         "probability is far below that, so the loss comes "
          "out wrong. Compute it as logsumexp(z) - z[y], which needs no clipping.",
          lambda z, y: (float(np.mean(-np.log(np.clip(F.softmax(z)[np.arange(len(y)), y],
                                                      1e-7, 1.0)))),

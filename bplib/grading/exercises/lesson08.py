@@ -49,7 +49,6 @@ def _sigmoid_net_variant(hidden_grad=F.sigmoid_backward, scale=1.0, loss_scale=N
     return variant
 
 
-
 def _bce_unclipped(p, y):
     return _bce_loss(p, y), (p - y) / (p * (1 - p)) / p.size
 

@@ -8,7 +8,7 @@ from bplib.grading.exercises.common import (EVERY_TRIAL, Exercise, Requirement, 
                                             network_trials, numerical_network, scales)
 
 
-def _mlp_init(rng, d, h, c=5):
+def _random_mlp_params(rng, d, h, c=5):
     return {"W1": rng.standard_normal((d, h)), "b1": rng.standard_normal(h) * 0.5,
             "W2": rng.standard_normal((h, c)), "b2": rng.standard_normal(c) * 0.5}
 
@@ -51,7 +51,7 @@ MLP_BACKPROP = Exercise(
                  "unchanged."),
     lesson=9, notebook="09_multiclass_network", arg_names=("X", "y", "params"),
     output_names=("loss", "grads"), reference=models.mlp_backprop,
-    make_trials=lambda rng: network_trials(rng, _mlp_init, 5),
+    make_trials=lambda rng: network_trials(rng, _random_mlp_params, 5),
     numerical=numerical_network(models.mlp_backprop),
     requirements=[
         Requirement("a batch of one sample, N = 1", ("batch size 1",),

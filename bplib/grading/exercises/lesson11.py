@@ -54,7 +54,6 @@ def _max_abs(v):
     return np.max(np.abs(v))
 
 
-
 def _relerr_rows_first(a, b):
     """The maxima taken row by row: needs a first axis (len of a 0-d array raises)."""
     def biggest(v):

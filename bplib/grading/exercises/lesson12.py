@@ -110,7 +110,8 @@ DIGITS_NETWORK = Exercise(
                  "never sees, with the class of the largest output: full marks at 95% test "
                  "accuracy or more, partial credit from 85%. train must return within "
                  f"{TIME_LIMIT:g} s (aim for under 2 s)."),
-    lesson=12, notebook="12_handwritten_digits", arg_names=("X_train", "y_train"), output_names=("params",),
+    lesson=12, notebook="12_handwritten_digits", arg_names=("X_train", "y_train"),
+    output_names=("params",),
     reference=train, make_trials=_digits_trials, assess=assess, timeout=TIME_LIMIT, points=2,
     requirements=[
         Requirement("params: a list of (W, b) pairs, the last layer with 10 outputs",
