@@ -347,7 +347,7 @@ def _run_coroutine(make_coroutine):
 def test_the_notebook_time_limit_kills_a_kernel_that_ignores_interrupts():
     from time import monotonic
 
-    from bplib.classroom.run import execute
+    from bplib.classroom.kernel import execute
 
     cells = [("student", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                          "while True:\n    pass"), ("harness", "print('never')")]
@@ -537,6 +537,10 @@ SCAN_CASES = {
         "import bplib.gradcheck as gc\n"
         "def relu_backward(z, dout):\n    return gc._central_differences("
         "lambda x: np.sum(np.maximum(x, 0) * dout), z, 1e-5, range(z.size))\n",
+        {"relu_backward"}),
+    "a numerical-gradient helper of an exercise module": (
+        "from bplib.grading.exercises.common import numerical_backward\n"
+        "def relu_backward(z, dout):\n    return numerical_backward(np.maximum, 1)(z, dout)\n",
         {"relu_backward"}),
     "calling the reference to compare": (
         _OWN + "print(F.relu_backward(np.ones(2), np.ones(2)))\n", {"relu_backward"}),

@@ -23,7 +23,7 @@ import pytest
 from bplib import functional as F
 from bplib.grading import (DEFAULT_SEED, EXERCISES, CheckResult, check, grade, make_trials,
                            reference, run_trials)
-from bplib.grading.runner import MAX_STDOUT, from_portable, to_portable
+from bplib.grading.trials import MAX_STDOUT, from_portable, to_portable
 from grading_zoo import BUGGY
 
 IDS = list(EXERCISES)
@@ -443,7 +443,7 @@ def test_a_long_exception_message_is_shortened():
 
 
 def test_an_exception_that_cannot_be_printed_still_gives_a_result():
-    """Grader bug: runner._describe_exception calls str(exc) outside any
+    """Grader bug: trials._describe_exception calls str(exc) outside any
     try, so an exception whose __str__ raises escapes from check()."""
     class Unprintable(Exception):
         def __str__(self):
@@ -501,7 +501,7 @@ def test_an_ordered_dict_of_gradients_passes():
 
 
 def test_a_named_tuple_of_outputs_passes():
-    """A namedtuple is a tuple. Grader bug: runner.to_portable records its
+    """A namedtuple is a tuple. Grader bug: trials.to_portable records its
     kind as the class name ("Grads"), which from_portable does not know, so
     the student reads "returned an object of type unknown"."""
     Grads = collections.namedtuple("Grads", "dX dW db")
@@ -511,7 +511,7 @@ def test_a_named_tuple_of_outputs_passes():
 
 def test_a_zero_dimensional_array_for_a_number_passes():
     """_pair_leaf accepts a 0-d array where a number is expected. Grader bug:
-    runner.to_portable stores np.ascontiguousarray(value), which has at least
+    trials.to_portable stores np.ascontiguousarray(value), which has at least
     one dimension, so a 0-d array comes back with shape (1,): "loss must be a
     single number; got an array of shape (1,)". (The same bug fails every
     numerical_gradient on its 0-d trial, the reference included.)"""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bplib.classroom import sandbox as sb
-from bplib.classroom.run import execute
+from bplib.classroom.kernel import execute
 
 needs_bwrap = pytest.mark.skipif(not sb.bwrap_works(), reason="bubblewrap (bwrap) unavailable")
 
@@ -230,10 +230,11 @@ def _clean_python(tmp_path, code):
 def test_the_clean_runs_bplib_has_the_allowed_parts_only(tmp_path):
     code = (
         "import numpy as np\nfrom bplib import functional as F, gradcheck, datasets, plotting\n"
-        "from bplib.grading.runner import call_student\n"
+        "from bplib.grading.trials import call_student\n"
         "z = np.linspace(-3, 3, 7).reshape(1, 7)\n"
         "print('softmax', repr(F.softmax(z).round(12).tolist()))\n"
         "print('describe', gradcheck.describe_error(1e-12, 1e-8))\n"
+        "from bplib.grading import check\nprint('check', check('relu_backward', abs).passed)\n"
         "for use in [lambda: F.relu_backward(z, z), lambda: gradcheck.numerical_gradient(sum, z),\n"
         "            lambda: __import__('bplib.grading', fromlist=['x']).reference('x'),\n"
         "            lambda: __import__('bplib.nn'), lambda: __import__('bplib.models'),\n"
@@ -250,7 +251,8 @@ def test_the_clean_runs_bplib_has_the_allowed_parts_only(tmp_path):
     z = np.linspace(-3, 3, 7).reshape(1, 7)
     assert lines[0] == "softmax " + repr(F.softmax(z).round(12).tolist())
     assert lines[1] == "describe relative error below 1e-08"
-    assert lines[2:] == ["ReferenceUnavailable"] * 3 + ["ModuleNotFoundError"] * 3 + \
+    assert lines[2] == "check False"  # allowed, but there is nothing to check against
+    assert lines[3:] == ["ReferenceUnavailable"] * 3 + ["ModuleNotFoundError"] * 3 + \
         ["ReferenceUnavailable"]
 
 
@@ -373,3 +375,18 @@ def test_hidden_folders_inside_a_bound_folder_are_empty(monkeypatch):
         shutil.rmtree(tmp_path)
     assert done.stdout.splitlines() == ["solutions []", "grades []",
                                         "visible ['secret.txt']"], done.stderr
+
+
+def test_every_known_solutions_folder_is_hidden(tmp_path, monkeypatch):
+    # A course named by $BPLIB_COURSE (and likewise an installed wheel's bplib/course/ or a
+    # workspace) carries solutions/: the cage covers it, as it covers the checkout's.
+    course = tmp_path / "course"
+    for folder in ("notebooks", "solutions"):
+        (course / folder).mkdir(parents=True)
+    monkeypatch.setenv("BPLIB_COURSE", str(course))
+    monkeypatch.chdir(tmp_path)
+    hidden = sb._course_solutions()
+    assert str((course / "solutions").resolve()) in hidden
+    checkout_solutions = Path(sb._bplib_dir()).parent / "solutions"
+    if checkout_solutions.is_dir():
+        assert str(checkout_solutions.resolve()) in hidden

@@ -6,13 +6,16 @@
 
 Each submission runs in its own fresh Jupyter kernel, rebuilt from the
 instructor's released notebook (checks and locked cells as released, the
-student's solution cells and extra cells in the released order); the
-student's functions are called there by ``bplib.grading.run_trials`` with a
-secret seed, and judged here by ``bplib.grading.grade``. A static scan flags
-code that uses bplib's reference implementations (those exercises score 0).
+student's solution cells and extra cells in the released order), for the
+feedback page. The scores come from a clean run of the answer cells alone,
+where bplib's reference cannot be reached, on trials made here from a secret
+seed; ``bplib.grading.grade`` judges them here. Both run in a sandbox
+(bubblewrap) where it exists. A static scan flags code that uses bplib's
+reference implementations early (those exercises score 0).
 
 Modules: ``assemble`` (release, matching, the notebook that runs), ``scan``
-(the static scan), ``run`` (kernels and time limits), ``submission`` (one
+(the static scan), ``sandbox`` (bubblewrap cages), ``kernel`` (kernels and time
+limits), ``clean_run`` (the answer cells alone, where scores come from), ``submission`` (one
 notebook, as a pipeline of steps), ``records`` (what grading writes down),
 ``batch`` (many, resumable), ``report`` (gradebook.csv, students.csv,
 results.json, Gradescope results, feedback pages), ``gradescope`` (the

@@ -49,7 +49,11 @@ class Catalogue:
         self.modules = _module_names(bplib)
         self._by_id = {}   # id(obj) -> (name, gives)
         self._alive = []   # keeps the catalogued objects (and so their ids) alive
-        for module_name in _FORBIDDEN_MODULES:
+        # The exercise package's lesson modules (trials, numerical gradients,
+        # references) are as forbidden as the package itself.
+        exercise_modules = sorted(m for m in self.modules
+                                  if m.startswith("bplib.grading.exercises."))
+        for module_name in (*_FORBIDDEN_MODULES, *exercise_modules):
             module = importlib.import_module(module_name)
             self._add(module, module_name, ())
             for attr, value in vars(module).items():

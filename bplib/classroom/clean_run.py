@@ -13,15 +13,15 @@ no writable folder with the notebook's kernel), runs:
    nothing;
 3. for each check, the student's function on the trial inputs, which the
    grader made from the secret seed and passes in as data (``to_data``): the
-   seed never enters this process. ``runner.call_student`` records outputs,
+   seed never enters this process. ``trials.call_student`` records outputs,
    errors, modified arguments and numpy warnings, which are judged here by
    ``grade`` as before.
 
 What the clean interpreter can import of bplib is a folder built here
-(``build_env``): ``bplib.grading.runner`` (the student-side half),
+(``build_env``): ``bplib.grading.trials`` (the student-side half),
 ``bplib.datasets``, ``bplib.plotting``, the forward functions of
 ``bplib.functional`` and ``bplib.gradcheck.describe_error``, the ones the
-course allows. Every other public name of those modules is an ``Unavailable``
+course allows, and a ``check`` that checks nothing (``.passed`` is False). Every other public name of those modules is an ``Unavailable``
 stand-in that raises ``ReferenceUnavailable`` when used; the other modules
 (``bplib.nn``, ``bplib.models``, the grading package, ...) do not exist
 there, and under bwrap the real package's folder is not in its file view.
@@ -43,9 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from time import monotonic
 
-# The student-side program of a clean run. It imports the runner and decodes
+# The student-side program of a clean run. It imports the trials module (the student-side half) and decodes
 # the trials before any student code runs. A cell is stopped after the time
-# limit by SIGALRM raising KeyboardInterrupt; a check by the runner's own
+# limit by SIGALRM raising KeyboardInterrupt; a check by the trials module's own
 # time_limit, which records a Timeout as run_trials does in a notebook.
 HARNESS = r'''
 import builtins, json, linecache, signal, sys
@@ -56,7 +56,7 @@ with open(job_path) as f:
 sys.path[:0] = [job["clean_dir"]]
 sys.path += [p for p in job["site"] if p not in sys.path]
 
-from bplib.grading.runner import (CheckTimeout, call_student, from_data, time_limit,
+from bplib.grading.trials import (CheckTimeout, call_student, from_data, time_limit,
                                   timeout_record)
 
 out = open(out_path, "a", encoding="utf-8")
@@ -308,7 +308,7 @@ def _package_source():
     stubs = [f'{n} = Unavailable("bplib.{n}")' for n in sorted(_module_names())
              if n not in ("datasets", "plotting", "functional", "gradcheck", "grading")]
     return ('"""bplib in a clean run: datasets, plotting, the forward functions of functional, '
-            'describe_error and the grading runner; no reference implementations."""\n\n'
+            'describe_error and the grading trials module; no reference implementations."""\n\n'
             "from bplib._unavailable import Unavailable\n\n"
             f"__version__ = {getattr(bplib, '__version__', '0')!r}\n"
             + "\n".join(stubs) + "\n")
@@ -321,11 +321,28 @@ def _module_names():
         {p.name for p in root.iterdir() if (p / "__init__.py").exists()}
 
 
+GRADING = '''"""bplib.grading in a clean run: the trials module, and a check that checks nothing."""
+
+from bplib._unavailable import Unavailable
+
+
+class NotChecked:
+    """What check() returns in a clean run: there is no reference to check against."""
+
+    passed, score, status = False, 0.0, "not checked"
+    feedback = "not checked: this is the grader's clean run of your answer cells"
+
+
+def check(exercise_id, fn, *, seed=None, timeout=None):
+    return NotChecked()
+
+
+'''
+
+
 def _grading_source():
     import bplib.grading as grading
-    return ('"""bplib.grading in a clean run: the runner only."""\n\n'
-            "from bplib._unavailable import Unavailable\n\n"
-            + "\n".join(_stub_lines(grading, set())) + "\n")
+    return GRADING + "\n".join(_stub_lines(grading, {"check"})) + "\n"
 
 
 _ENV_FILES = None
@@ -345,7 +362,7 @@ def env_files():
             "bplib/datasets.py": (root / "datasets.py").read_text(),
             "bplib/plotting.py": (root / "plotting.py").read_text(),
             "bplib/grading/__init__.py": _grading_source(),
-            "bplib/grading/runner.py": (root / "grading" / "runner.py").read_text(),
+            "bplib/grading/trials.py": (root / "grading" / "trials.py").read_text(),
             "clean_harness.py": HARNESS,
         }
     return _ENV_FILES
@@ -383,7 +400,7 @@ def trial_data(exercise_id, seed):
     key = (exercise_id, seed)
     if key not in _TRIALS:
         from bplib.grading import make_trials
-        from bplib.grading.runner import to_data
+        from bplib.grading.trials import to_data
         _TRIALS[key] = [to_data(tuple(t.args)) for t in make_trials(exercise_id, seed)]
         if len(_TRIALS) > 256:
             _TRIALS.pop(next(iter(_TRIALS)))

@@ -152,9 +152,13 @@ def _outermost(paths):
 
 
 def _course_solutions():
-    """solutions/ folders near bplib and the working folder (hidden if under a bound path)."""
-    from_package = Path(_bplib_dir()).parent / "solutions"
-    return [str(p.resolve()) for p in (from_package, Path.cwd() / "solutions") if p.is_dir()]
+    """Every solutions/ folder bplib knows of (an installed wheel's bplib/course/solutions,
+    the checkout's, a workspace's) and the working folder's (hidden if under a bound path)."""
+    from bplib.workspace import solution_folders
+
+    here = Path.cwd() / "solutions"
+    extra = [here.resolve()] if here.is_dir() else []
+    return list(dict.fromkeys(str(p) for p in [*solution_folders(), *extra]))
 
 
 def view_arguments(*, runtime, home, reference_visible, hidden=()):

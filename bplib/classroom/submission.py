@@ -10,13 +10,16 @@ unreadable or unmatched file) sets ``job.record`` and the pipeline stops:
 4. ``judge``: grade each check's trial records in the grader's process;
 5. ``summarise``: the notebook's record (points, status, flags, errors, timing).
 
-The student's functions run in the submission's kernel through a *harness*
-cell that calls ``bplib.grading.run_trials(exercise_id, fn, seed)`` and
-prints the portable records between two markers made from a random nonce;
-the grader reads them back and calls ``bplib.grading.grade`` in its own
-process, so nothing the notebook does to numpy, ``check`` or its own output
-can change a verdict. The seed is drawn by the grader and never appears in
-the student's notebook before the harness runs.
+The scores come from a *clean run* (``clean_run``): a fresh interpreter that
+loads only the notebook's answer cells, where bplib's reference cannot be
+imported or read, calls the student's functions on trial inputs made here
+from the secret seed and passed in as data, and sends back portable records
+that ``bplib.grading.grade`` judges in the grader's own process. Nothing else
+in the notebook runs there, so nothing it does to numpy, ``check``, the
+grader or its own output can change a verdict, and the seed never enters a
+process the student's code runs in. The whole notebook also runs, in a
+kernel of its own, for the feedback page: there a *harness* cell in place of
+each check calls ``run_trials`` on the public default trials.
 """
 
 import ast
@@ -31,7 +34,7 @@ from pathlib import Path
 from time import monotonic
 
 from bplib.classroom import assemble as asm
-from bplib.classroom import clean_run, run, scan
+from bplib.classroom import clean_run, kernel, scan
 from bplib.classroom import sandbox as sandboxes
 from bplib.classroom.records import (GRADED, GRADER_ERROR, INVALID, KERNEL_DIED, TIMEOUT,
                                      UNMATCHED, CellError, ExerciseRecord, NotebookRecord)
@@ -155,7 +158,8 @@ class Job:
     assembly: object = None
     pattern: object = None          # the harness markers
     found: object = None            # scan_code: a scan.ScanResult
-    execution: object = None        # execute: a run.Execution
+    execution: object = None        # execute: a kernel.Execution (the notebook's kernel)
+    clean: object = None            # execute: a clean_run result (where the scores come from)
     exercises: list = None          # judge: ExerciseRecord per check
     record: NotebookRecord = None   # summarise, or a step that ends grading early
     timing: dict = field(default_factory=dict)
@@ -213,7 +217,7 @@ def match_and_assemble(job):
             job.student, job.path.name, job.path, UNMATCHED,
             "no released notebook matches it (by file name or by its cells)")
         return
-    harness, job.pattern = harness_factory(job.seed)
+    harness, job.pattern = harness_factory(None)  # public trials: no seed in the kernel
     job.assembly = asm.assemble(job.released, job.nb, harness)
 
 
@@ -240,8 +244,6 @@ async def execute(job):
     cages of the batch's sandbox. The kernel's harness cells run the public
     default trials: the secret seed never enters the kernel."""
     cells = job.cells
-    public, job.pattern = harness_factory(None)
-    sources = [public(c) if c.kind == "harness" else c.source for c in cells]
     checks = [(c.exercise_id, c.expression, i) for i, c in enumerate(cells)
               if c.kind == "harness"]
     sandbox = sandboxes.current()
@@ -256,7 +258,7 @@ async def execute(job):
                    if c.kind == "harness" and c.released_index == cell.released_index)
 
     job.execution, job.clean = await asyncio.gather(
-        run.execute([(c.kind, source) for c, source in zip(cells, sources)],
+        kernel.execute([(c.kind, c.source) for c in cells],
                     cell_timeout=job.cell_timeout, total_timeout=job.total_timeout,
                     kernel_name=job.kernel_name, skip=skip, sandbox=sandbox, ahead=True),
         clean_run.run(cells, job.released, checks, job.seed, sandbox=sandbox,
@@ -308,6 +310,7 @@ def summarise(job):
                      "cells": round(seconds.get("cells", 0.0), 3),
                      "run_trials": round(seconds.get("harness", 0.0), 3),
                      "check_cells": round(seconds.get("replay", 0.0), 3),
+                     "clean_run": round(job.clean.seconds, 3),
                      "grading": round(job.timing.get("grading", 0.0), 3),
                      "total": round(monotonic() - job.started, 3)}
     job.record = record

@@ -1,7 +1,7 @@
 """The grader's side of a check: compare recorded outputs with the reference.
 
 ``grade`` needs only the exercise id, the seed and the portable records made
-by ``runner.call_student``; it regenerates the trials from the seed, computes
+by ``trials.call_student``; it regenerates the trials from the seed, computes
 the reference answers and numerical gradients itself, and never looks at the
 student's code. That is what lets classroom grading run the student's
 functions in one process and judge them in another.
@@ -17,7 +17,7 @@ import numpy as np
 
 from bplib.gradcheck import AGREE, WRONG, relative_error
 from bplib.grading.exercises import EXERCISE_LIST
-from bplib.grading.runner import (CheckTimeout, Opaque, _describe_exception, call_student,
+from bplib.grading.trials import (CheckTimeout, Opaque, _describe_exception, call_student,
                                   from_portable, remember_timeout, time_limit, timed_out_before,
                                   timeout_record)
 

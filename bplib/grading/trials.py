@@ -350,15 +350,14 @@ class SmoothFunction:
 
 def to_data(value):
     """Encode trial inputs as JSON-able data, in full: arrays, numbers, strings,
-    None, containers and SmoothFunction-like functions (any object with that class
-    name and arrays A and B). ``from_data`` rebuilds them. Raises TypeError
+    None, containers and SmoothFunction (and its subclasses). ``from_data`` rebuilds them. Raises TypeError
     for anything else."""
     if isinstance(value, (list, tuple)):
         return {"kind": "list" if isinstance(value, list) else "tuple",
                 "items": [to_data(v) for v in value], "length": len(value)}
     if isinstance(value, dict):
         return {"kind": "dict", "items": [[str(k), to_data(v)] for k, v in value.items()]}
-    if type(value).__name__ == "SmoothFunction":
+    if isinstance(value, SmoothFunction):
         return {"kind": "smooth-function", "A": to_data(value.A), "B": to_data(value.B)}
     if isinstance(value, str):
         return {"kind": "str", "value": value}
