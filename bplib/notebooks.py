@@ -176,8 +176,9 @@ def generate_exercises(solutions_dir="solutions", exercises_dir="exercises", for
 
     Also stores the computed nbgrader metadata in each solution notebook. An
     existing exercise notebook is overwritten only when it is still what the
-    last generation wrote (its cells match the fingerprint stored in it):
-    one that somebody changed is skipped unless ``force``.
+    last generation wrote (its cells match the fingerprint stored in it) or
+    already has the cells it would get: one that somebody changed otherwise
+    is skipped unless ``force``.
     """
     done = []
     for solution in sorted(Path(solutions_dir).glob("*.ipynb")):
@@ -193,8 +194,10 @@ def generate_exercises(solutions_dir="solutions", exercises_dir="exercises", for
         if old == fresh:
             done.append(Generated(target, "unchanged"))
             continue
-        if old is not None and not force and \
-                old.metadata.get("bplib", {}).get("generated") != _fingerprint(old):
+        changed_by_hand = (old is not None
+                           and old.metadata.get("bplib", {}).get("generated") != _fingerprint(old)
+                           and _fingerprint(old) != _fingerprint(fresh))
+        if changed_by_hand and not force:
             done.append(Generated(target, "skipped", "it was changed since it was generated "
                                   "(somebody's work?); use --force to overwrite it"))
             continue

@@ -117,6 +117,12 @@ def test_generate_never_overwrites_a_changed_exercise_without_force(tmp_path, ca
     assert generate("--force") == f"wrote {target}\n"
     assert "A student's notes." not in target.read_text()
 
+    # the same hand edit in the solution and in the exercise: nothing would be lost
+    edit(target, "\n\nA renamed function.")
+    edit(solutions / target.name, "\n\nA renamed function.")
+    assert generate() == f"wrote {target}\n"
+    assert generate() == f"unchanged {target}\n"
+
 
 _HEADING = re.compile(r"^#+ (?:Challenge e|E)xercise (\d+) \(([\d.]+) points?\): `(\w+)`", re.MULTILINE)
 

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from bplib.autodiff import topological_order
 from bplib.grading.exercises.common import Exercise, Requirement, Trial
 
 
@@ -92,18 +93,10 @@ class Value:
     def backward(self):
         """d(self)/d(node) into every node's grad, in reverse topological order.
 
-        The order comes from an explicit stack, not recursion, so a graph
-        thousands of nodes deep is fine.
+        The order comes from bplib.autodiff's explicit stack, not recursion, so a
+        graph thousands of nodes deep is fine.
         """
-        order, seen, stack = [], set(), [(self, False)]
-        while stack:
-            node, children_done = stack.pop()
-            if children_done:
-                order.append(node)
-            elif id(node) not in seen:
-                seen.add(id(node))
-                stack.append((node, True))
-                stack.extend((child, False) for child in node.children)
+        order = topological_order(self)
         self.grad = 1.0
         for node in reversed(order):
             node._backward()
