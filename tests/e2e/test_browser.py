@@ -121,6 +121,7 @@ def _widget_image(nb):
 
 
 def _neuron_follows_its_sliders(nb):
+    nb.page.wait_for_selector(SLIDER_HANDLE, timeout=30_000)
     before, plot_before = nb.widget_text(), _widget_image(nb)
     assert "6.000" in before  # the chapter's neuron: output 6.0
     nb.nudge_slider(0)  # x0 from 1.0 to 1.1: s = 6 + 0.1 * w0 = 6 - 0.3
@@ -130,6 +131,7 @@ def _neuron_follows_its_sliders(nb):
 
 
 def _numbers_follow_the_first_slider(nb):
+    nb.page.wait_for_selector(SLIDER_HANDLE, timeout=30_000)
     before, plot_before = nb.widget_text(), _widget_image(nb)
     nb.nudge_slider(0, presses=3)
     after = nb.wait_for_text_change(before)
@@ -137,7 +139,15 @@ def _numbers_follow_the_first_slider(nb):
     nb.wait_until(lambda: _widget_image(nb) != plot_before, "the plot to redraw")
 
 
+def _progress_bar_fills(nb):
+    bar = nb.page.locator(".widget-hprogress .progress-bar").first
+    bar.scroll_into_view_if_needed()
+    nb.wait_until(lambda: bar.evaluate("el => el.style.width") == "100%",
+                  "the training progress bar to fill")
+
+
 def _play_replays_training(nb):
+    nb.page.wait_for_selector(SLIDER_HANDLE, timeout=30_000)
     epoch = re.compile(r"epoch (\d+)")
     first = int(epoch.search(nb.widget_text()).group(1))
     nb.page.locator(".widget-play button").first.click()  # the play button
@@ -151,6 +161,7 @@ WIDGET_CHECKS = {
     "03_single_neuron": _neuron_follows_its_sliders,
     "07_softmax_cross_entropy": _numbers_follow_the_first_slider,
     "09_multiclass_network": _play_replays_training,
+    "12_handwritten_digits": _progress_bar_fills,
 }
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 LESSONS = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
@@ -161,7 +172,7 @@ def test_widget_lesson_runs_and_its_widgets_respond(notebook, lesson):
     nb = notebook(f"notebooks/{lesson}.ipynb")
     nb.run_all()
     assert nb.error_outputs() == []
-    nb.page.wait_for_selector(SLIDER_HANDLE, timeout=30_000)
+    nb.page.wait_for_selector(".jupyter-widgets", timeout=30_000)
     WIDGET_CHECKS[lesson](nb)
 
 
