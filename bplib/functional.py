@@ -156,9 +156,10 @@ def softmax_jacobian(z_row):
 
 
 def softmax_backward(z, dout):
-    """dL/dz for row-wise ``softmax(z)``: a Jacobian-vector product.
+    """dL/dz for row-wise ``softmax(z)``: a vector-Jacobian product.
 
-    For each row, dz = J^T dout with J = diag(p) - p p^T (symmetric), so
+    For each row, dz = J^T dout with J = diag(p) - p p^T, what reverse mode
+    always computes (lesson 2). This J is symmetric, so J^T dout = J dout too.
 
         dz_j = p_j * (dout_j - sum_i dout_i p_i)
 

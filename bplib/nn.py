@@ -93,7 +93,7 @@ class Tanh(_Activation):
 class Softmax(_Activation):
     """Row-wise softmax as a layer of its own (pair it with ``CrossEntropy``).
 
-    Its backward is the Jacobian-vector product; ``SoftmaxCrossEntropy`` on
+    Its backward is the vector-Jacobian product; ``SoftmaxCrossEntropy`` on
     the logits is the faster and more stable way to end a classifier.
     """
 
