@@ -1,0 +1,341 @@
+"""Tests written for the mutants of bplib/grading that survived the rest of the
+suite (docs/testing.md, "Mutation testing"). Each pins one exact behaviour of
+the grader: a message, a threshold, a colour, a branch."""
+
+import numpy as np
+import pytest
+
+from bplib.grading import verdict
+from bplib.grading.trials import Opaque
+from bplib.grading.verdict import CheckResult, NbgraderResult
+
+# --------------------------------------------------------------------------
+# verdict.py: how a result shows itself
+# --------------------------------------------------------------------------
+
+
+def _result(status, feedback):
+    return CheckResult("relu_backward", status == "passed", 1.0 if status == "passed" else 0.0,
+                       feedback, status)
+
+
+@pytest.mark.parametrize("status, colour, background", [
+    ("passed", "#2e7d32", "#e8f5e9"),
+    ("failed", "#c62828", "#ffebee"),
+    ("not attempted", "#616161", "#f5f5f5"),
+])
+def test_the_html_result_has_its_statuss_colours(status, colour, background):
+    html = _result(status, "head line\nfirst <b>\nsecond")._repr_html_()
+    assert html == (f'<div style="border-left:5px solid {colour};background:{background};'
+                    f'padding:6px 10px;font-family:sans-serif">'
+                    f'<b style="color:{colour}">head line</b>'
+                    f'<pre style="margin:4px 0 0 0;white-space:pre-wrap;background:none">'
+                    f'first &lt;b&gt;\nsecond</pre></div>')
+
+
+def test_a_one_line_result_has_no_pre_block():
+    html = _result("passed", "relu_backward: all 5 trials passed.")._repr_html_()
+    assert html.endswith('<b style="color:#2e7d32">relu_backward: all 5 trials passed.</b></div>')
+    assert "<pre" not in html
+
+
+@pytest.mark.parametrize("score, points, shown", [(0.5, 3, 1.5), (1 / 3, 2, 0.666667),
+                                                  (1.0, 2, 2.0)])
+def test_nbgrader_points_are_the_score_times_the_points_to_6_decimals(score, points, shown):
+    made = NbgraderResult.of(CheckResult("x", False, score, "f", "failed"), points)
+    assert made.points == shown and repr(made) == repr(shown)
+
+
+# --------------------------------------------------------------------------
+# verdict.py: small helpers
+# --------------------------------------------------------------------------
+
+
+def test_leaves_are_the_arrays_and_numbers_inside_dicts_lists_and_tuples():
+    a, b = np.ones(2), np.zeros((2, 2))
+    leaves = verdict._leaves({"W": a, "rest": [3, (2.5, b)], "name": "x", "none": None})
+    assert len(leaves) == 4
+    assert leaves[0] is a and leaves[1] == 3 and leaves[2] == 2.5 and leaves[3] is b
+    assert verdict._leaves(["text", None, object()]) == []
+
+
+@pytest.mark.parametrize("value, described", [
+    (None, "None"),
+    (np.zeros((2, 3)), "an array of shape (2, 3) and dtype float64"),
+    ((1, 2), "a tuple of 2 items"),
+    ([1], "a list of 1 items"),
+    ({}, "a dict of 0 items"),
+    (Opaque("Net"), "an object of type Net"),
+    (3, "an int"),
+    (3.0, "a float"),
+    ("s", "a str"),
+    (True, "a bool"),
+])
+def test_describe(value, described):
+    assert verdict._describe(value) == described
+
+
+@pytest.mark.parametrize("have, want, hint", [
+    ((3, 2), (2, 3), " (it looks transposed)"),
+    ((1, 3), (3,), " (drop keepdims=True: the result should have no leading axis of length 1)"),
+    ((3, 1), (3,), " (drop the trailing axis of length 1: it should be a vector of shape (3,))"),
+    ((4,), (3,), " (did you sum over the wrong axis?)"),
+    ((3,), (2, 3), " (an axis is missing: did you sum or index away an axis?)"),
+    ((2, 3), (3,), ""),
+    ((2, 3), (2, 4), ""),
+    ((3, 2), (3, 2, 1), " (an axis is missing: did you sum or index away an axis?)"),
+])
+def test_shape_hints(have, want, hint):
+    assert verdict._shape_hint(have, want) == hint
+
+
+# --------------------------------------------------------------------------
+# verdict.py: the hints for an exception
+# --------------------------------------------------------------------------
+
+_MATMUL_HINT = ("The sizes of a matrix product don't match: in A @ B, A's last axis must have "
+                "B's first axis's length, and (N, D) @ (D, M) gives (N, M). Write each array's "
+                "shape beside the line that raised, then transpose or swap the operands so that "
+                "the inner sizes meet.")
+_BROADCAST_HINT = ("Two arrays' shapes don't line up. A sum over axis=1 of an (N, C) array has "
+                   "shape (N,); keep it as (N, 1) with keepdims=True (or [:, None]) so that it "
+                   "broadcasts across each row.")
+_TRUTH_HINT = ("You used an array in an `if` (e.g. `if z > 0:`). Work element-wise instead: "
+               "`z > 0` is a boolean mask, and np.where chooses per element.")
+_BATCH_HINT = "This trial has a batch of one sample: avoid squeeze() and shapes that assume N > 1."
+
+
+class _Trial:
+    def __init__(self, label):
+        self.label = label
+
+
+def _hints(exercise_id, type_, message, label="a trial"):
+    return verdict._error_hints(verdict.EXERCISES[exercise_id],
+                                {"type": type_, "message": message}, _Trial(label))
+
+
+@pytest.mark.parametrize("message", ["matmul: Input operand 1 has a mismatch in its core "
+                                     "dimension 0", "shapes (2,3) and (2,3) not aligned"])
+def test_a_matmul_error_gets_the_shapes_hint(message):
+    assert _hints("relu_backward", "ValueError", message) == [_MATMUL_HINT]
+    assert _hints("dense_backward", "ValueError", message) == [
+        _MATMUL_HINT + " Here: X (N, D), W (D, M), b (M,), dZ (N, M)."]
+
+
+def test_a_broadcast_error_gets_the_keepdims_hint():
+    message = "operands could not be broadcast together with shapes (4,3) (4,)"
+    assert _hints("relu_backward", "ValueError", message) == [_BROADCAST_HINT]
+
+
+def test_an_array_in_an_if_gets_the_mask_hint():
+    message = ("The truth value of an array with more than one element is ambiguous. "
+               "Use a.any() or a.all()")
+    assert _hints("relu_backward", "ValueError", message) == [_TRUTH_HINT]
+
+
+def test_an_unrelated_error_gets_no_hint():
+    assert _hints("relu_backward", "ValueError", "math domain error") == []
+    assert _hints("relu_backward", "ZeroDivisionError", "division by zero") == []
+
+
+@pytest.mark.parametrize("type_", ["IndexError", "ValueError", "AxisError"])
+def test_an_error_on_a_batch_of_one_gets_the_squeeze_hint(type_):
+    assert _hints("relu_backward", type_, "bad", "batch size 1") == [_BATCH_HINT]
+    assert _hints("relu_backward", type_, "bad", "batch size 5") == []
+    assert _hints("relu_backward", "TypeError", "bad", "batch size 1") == []
+
+
+def test_an_exercises_own_error_hints_match_the_message_or_the_type():
+    recursion, radd, _ = [hint for _, hint in verdict.EXERCISES["value"].error_hints]
+    assert _hints("value", "RecursionError", "maximum recursion depth exceeded") == [recursion]
+    assert _hints("value", "TypeError", "unsupported operand type(s) for +") == [radd]
+    assert _hints("value", "TypeError", "RecursionError") == [recursion]  # the message too
+
+
+def test_something_not_callable_is_told_to_pass_the_function_or_class_itself():
+    assert _hints("relu_backward", "NotCallable", "got int") == [
+        'Pass the function itself, e.g. check("relu_backward", relu_backward), without '
+        "calling it."]
+    assert _hints("value", "NotCallable", "got Value") == [
+        'Pass the class itself, e.g. check("value", Value), without calling it.']
+
+
+# --------------------------------------------------------------------------
+# verdict.py: the texts of the feedback
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, shown", [
+    (np.array([1.23456789, 2.0]), "[1.2346 2.    ]"),                       # precision 4
+    (np.arange(30.0) / 7, "[0.     0.1429 0.2857 ... 3.8571 4.     4.1429]"),  # > 24: 3 a side
+    (np.arange(24.0)[:3], "[0. 1. 2.]"),
+    (np.array([1e-10, 1.0]), "[1.e-10 1.e+00]"),                           # small not hidden
+    (np.ones((2, 40)) / 3, "[[0.3333 0.3333 0.3333 ... 0.3333 0.3333 0.3333]\n"
+                           " [0.3333 0.3333 0.3333 ... 0.3333 0.3333 0.3333]]"),
+    (1.0 / 3, "0.333333"),
+    ([1, 2], "[1, 2]"), ((1,), "(1,)"), ({"a": 1}, "{'a': 1}"),
+    ("abc", "str"), (3, "int"),
+])
+def test_show(value, shown):
+    assert verdict._show(value) == shown
+
+
+def test_show_shortens_to_the_limit():
+    text = repr(list(range(200)))
+    assert verdict._show(list(range(200))) == text[:300] + " ..."
+    assert verdict._show(list(range(200)), limit=10) == "[0, 1, 2,  ..."
+    assert verdict._show([1, 2], limit=6) == "[1, 2]"  # exactly the limit: whole
+
+
+def test_show_prints_24_elements_whole():
+    assert "..." not in verdict._show(np.arange(24.0))
+    assert "..." in verdict._show(np.arange(25.0))
+
+
+class _Args:
+    def __init__(self, *args):
+        self.args = args
+
+
+def test_first_difference_shows_the_inputs_both_values_and_the_first_wrong_element():
+    z = np.array([[1.0, 2.0], [3.0, 4.0]])
+    text = verdict._first_difference("dz", z, np.array([[1.0, 2.0], [3.5, 4.0]]),
+                                     _Args(z, 2.5), ["z", "k"])
+    assert text == ("  inputs:\n"
+                    "    z = [[1. 2.]\n       [3. 4.]]\n"
+                    "    k = 2.5\n"
+                    "  expected dz = [[1. 2.]\n       [3. 4.]]\n"
+                    "  yours    dz = [[1.  2. ]\n       [3.5 4. ]]\n"
+                    "  first difference: dz[1, 0] is 3.5, expected 3")
+
+
+def test_first_difference_of_a_number():
+    text = verdict._first_difference("loss", 2.0, 2.5, _Args(np.ones(2)), ["z"])
+    assert text == ("  inputs:\n    z = [1. 1.]\n  expected loss = 2.\n  yours    loss = 2.5\n"
+                    "  first difference: loss is 2.5, expected 2")
+
+
+def test_first_difference_skips_elements_within_the_tolerance():
+    # scale 1 + 1.5 = 2.5: a difference of 2e-6 is within 1e-6 * 2.5, 3e-6 is not
+    want = np.array([1.0, 1.0, 1.0])
+    text = verdict._first_difference("d", want, np.array([1 + 2e-6, 1 + 3e-6, 1.5]),
+                                     _Args(), [])
+    assert text.endswith("first difference: d[1] is 1, expected 1")
+    text = verdict._first_difference("d", want, np.array([1 + 2e-6, 1.0, 1.5]), _Args(), [])
+    assert text.endswith("first difference: d[2] is 1.5, expected 1")
+    # below NEGLIGIBLE (1e-12) is rounding, whatever the scale
+    text = verdict._first_difference("d", np.zeros(3), np.array([9e-13, 2e-12, 0.0]),
+                                     _Args(), [])
+    assert text.endswith("first difference: d[1] is 2e-12, expected 0")
+
+
+@pytest.mark.parametrize("where, at", [
+    (None, ""), ({}, ""),
+    ({"line": 3, "code": "return z"}, " at line 3: return z"),
+    ({"line": 3, "code": ""}, " at line 3"),
+    ({"line": 3}, " at line 3"),
+    ({"line": None, "code": ""}, ""),
+])
+def test_located(where, at):
+    assert verdict._located(where) == at
+
+
+_RULE = " (lesson 11's rule of thumb)."
+
+
+@pytest.mark.parametrize("errors, n, line", [
+    ([], 3, ""),
+    ([1e-9], 1, "below 1e-07 in every trial: the gradients agree" + _RULE),
+    ([1e-9, 2e-9], 3, "below 1e-07 in the 2 trials with a gradient check (of 3): the gradients "
+                      "agree" + _RULE),
+    ([9.9e-8, 1e-9], 2, "below 1e-07 in every trial: the gradients agree" + _RULE),
+    ([1e-7], 1, "largest relative error against central differences 1.0e-07, between 1e-07 "
+                "and 1e-02: look closer" + _RULE),
+    ([1e-9, 1e-2], 2, "largest relative error against central differences 1.0e-02, between "
+                      "1e-07 and 1e-02: look closer" + _RULE),
+    ([0.5, 1e-9], 2, "largest relative error against central differences 5.0e-01, above "
+                     "1e-02: wrong" + _RULE),
+    ([1.1e-2], 1, "largest relative error against central differences 1.1e-02, above "
+                  "1e-02: wrong" + _RULE),
+])
+def test_gradcheck_line(errors, n, line):
+    text = verdict.gradcheck_line(errors, n)
+    if not errors:
+        assert text == ""
+    elif "below" in line:
+        assert text == "\nGradient check: relative error against central differences " + line
+    else:
+        assert text == "\nGradient check: " + line
+
+
+def test_an_error_record_without_a_message_gets_the_hints_of_its_type():
+    recursion = verdict.EXERCISES["value"].error_hints[0][1]
+    assert verdict._error_hints(verdict.EXERCISES["value"], {"type": "RecursionError"},
+                                _Trial("a trial")) == [recursion]
+
+
+def test_describe_says_a_before_a_capital_vowel_too():
+    assert verdict._describe(type("Xform", (), {})()) == "a Xform"
+    assert verdict._describe(type("Opaque2", (), {})()) == "a Opaque2"
+
+
+def test_a_mistake_that_overflows_is_still_recognised():
+    import dataclasses
+
+    def overflowing(z, dout):  # exp(1000) overflows to inf; the result is finite
+        return dout / (1.0 + np.exp(-z))
+
+    exercise = dataclasses.replace(verdict.EXERCISES["relu_backward"],
+                                   mistakes=[("it overflows", overflowing)])
+    z, dout = np.array([-1000.0, 1.0]), np.array([2.0, 3.0])
+    with np.errstate(over="ignore"):
+        have = overflowing(z, dout)
+    name = exercise.output_names[0]
+    trial = _Args(z, dout)
+    assert verdict._recognise_mistake(exercise, trial, [(name, None, have)]) == \
+        "Hint: it overflows"
+    assert verdict._recognise_mistake(exercise, trial, [(name, None, have + 1.0)]) is None
+
+
+def test_show_wraps_arrays_at_88_characters():
+    assert verdict._show(np.arange(12.0) / 3) == (
+        "[0.     0.3333 0.6667 1.     1.3333 1.6667 2.     2.3333 2.6667 3.     3.3333 3.6667]")
+    # 89 characters on one line: wrapped
+    assert verdict._show(np.full(11, -1 / 3)) == "[" + " ".join(["-0.3333"] * 10) + "\n -0.3333]"
+    assert verdict._show(np.full(10, -1 / 3)) == "[" + " ".join(["-0.3333"] * 10) + "]"
+
+
+def test_first_difference_counts_a_difference_equal_to_negligible_as_rounding():
+    text = verdict._first_difference("d", np.zeros(2), np.array([1e-12, 3e-12]), _Args(), [])
+    assert text.endswith("first difference: d[1] is 3e-12, expected 0")
+
+
+def test_error_of_two_empty_arrays_is_zero():
+    assert verdict._error(np.zeros(0), np.zeros(0)) == 0.0
+
+
+def test_a_mistake_matches_only_if_every_output_matches():
+    import dataclasses
+
+    from bplib import functional as F
+
+    def doubled_dx(X, W, b, dZ):
+        dX, dW, db = F.dense_backward(X, W, b, dZ)
+        return 2 * dX, dW, db
+
+    exercise = dataclasses.replace(verdict.EXERCISES["dense_backward"],
+                                   mistakes=[("dX doubled", doubled_dx)])
+    rng = np.random.default_rng(0)
+    X, W, b, dZ = rng.normal(size=(3, 2)), rng.normal(size=(2, 4)), rng.normal(size=4), \
+        rng.normal(size=(3, 4))
+    trial = _Args(X, W, b, dZ)
+    dX, dW, db = doubled_dx(X, W, b, dZ)
+    names = exercise.output_names
+
+    def pairs(*outputs):
+        return [(name, None, have) for name, have in zip(names, outputs)]
+
+    assert verdict._recognise_mistake(exercise, trial, pairs(dX, dW, db)) == "Hint: dX doubled"
+    assert verdict._recognise_mistake(exercise, trial, pairs(dX, dW + 1.0, db)) is None
+    assert verdict._recognise_mistake(exercise, trial, pairs(dX, dW.T, db)) is None
