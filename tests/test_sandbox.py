@@ -330,7 +330,7 @@ def test_the_clean_run_takes_the_answer_cells_and_the_helpers_they_use(tmp_path)
                        new_code_cell("import sys\nsys.modules['numpy'].allclose = None"),
                        new_code_cell("print(_mask)")]
     nb.cells.remove(fx.cell_defining(nb, "tanh_backward"))  # the release's stub is restored
-    cells = assemble(released, nb, harness_factory(1)[0]).cells
+    cells = assemble(released, nb, harness_factory()[0]).cells
     chosen = [source for _, source in clean_run.answer_cells(cells, released)]
     assert any(s.startswith("def _mask") for s in chosen)           # a helper it uses
     assert not any("sys.modules" in s or s.startswith("print") for s in chosen)

@@ -51,7 +51,7 @@ def _bplib_harness_{nonce}():
     except BaseException as exc:
         payload = {{"error": "%s: %s" % (builtins.type(exc).__name__, exc)}}
     else:
-        payload = {{"records": run_trials({exercise!r}, fn, {seed!r})}}
+        payload = {{"records": run_trials({exercise!r}, fn)}}
     sys.stdout.write("\\n{begin}" + json.dumps(payload) + "{end}\\n")
     sys.stdout.flush()
 try:
@@ -104,14 +104,16 @@ def read_notebook(path):
     return nb
 
 
-def harness_factory(seed):
-    """A function making the harness cell of a check, and the markers it prints."""
+def harness_factory():
+    """A function making the harness cell of a check, and the markers it prints.
+
+    The harness runs the public default trials: no seed ever enters the kernel."""
     nonce = secrets.token_hex(16)
     begin, end = f"<<<bplib-records-{nonce}>>>", f"<<<end-{nonce}>>>"
 
     def harness(check):
         return _HARNESS.format(nonce=nonce, expression=check.expression,
-                               exercise=check.exercise_id, seed=seed, begin=begin, end=end)
+                               exercise=check.exercise_id, begin=begin, end=end)
 
     pattern = re.compile(re.escape(begin) + r"(.*?)" + re.escape(end), re.DOTALL)
     return harness, pattern
@@ -217,7 +219,7 @@ def match_and_assemble(job):
             job.student, job.path.name, job.path, UNMATCHED,
             "no released notebook matches it (by file name or by its cells)")
         return
-    harness, job.pattern = harness_factory(None)  # public trials: no seed in the kernel
+    harness, job.pattern = harness_factory()
     job.assembly = asm.assemble(job.released, job.nb, harness)
 
 
