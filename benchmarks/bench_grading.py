@@ -12,11 +12,12 @@ checked function is wrapped to return its result negated), grades them all
 against exercises/ with ``bplib.classroom.run_batch`` exactly as
 ``bplib grade SUBMISSIONS --jobs N`` does, checks every score, and reports
 the wall-clock time and, summed over the submissions, the time in each
-phase: starting the kernel, running the notebook's cells (the student's and
+phase: waiting for the kernel to start (it is launched and made ready while
+earlier submissions run), running the notebook's cells (the student's and
 the lesson's), ``run_trials`` in the kernel (the harness cells), the
-released check cells run again for the cells after them, ``grade`` in the
-grader, and the rest (reading, matching, the static scan, stopping the
-kernel). Phases of different submissions overlap, ``--jobs`` at a time, so
+released check cells run again for the cells after them (only those that
+do more than call ``check``), ``grade`` in the grader, and the rest
+(reading, matching, the static scan, stopping the kernel). Phases of different submissions overlap, ``--jobs`` at a time, so
 the sums exceed the wall-clock time. The clean run of the student's answer
 cells (where the scores come from) runs at the same time as the notebook's
 kernel; its time is reported on its own line.

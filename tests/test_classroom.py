@@ -358,6 +358,67 @@ def test_the_notebook_time_limit_kills_a_kernel_that_ignores_interrupts():
     assert monotonic() - started < 25
 
 
+def test_a_grading_kernel_starts_without_debugpy_or_a_history_database():
+    import sys
+
+    from bplib.classroom.kernel import lean_command
+
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    lean = lean_command(argv)
+    assert lean[:2] == [sys.executable, "-c"] and "ipykernel_launcher" not in lean
+    assert lean[3:] == ["-f", "{connection_file}", "--HistoryManager.enabled=False"]
+    for other in ([sys.executable, "-m", "other_kernel", "-f", "x"], ["R", "--slave", "-f", "x"]):
+        assert lean_command(other) == other  # only ipykernel's own command is changed
+
+
+def test_a_lean_kernel_runs_cells_as_a_plain_one_does():
+    from bplib.classroom.kernel import execute
+
+    probe = ("import sys\nip = get_ipython()\n"
+             "print(sys.modules.get('debugpy') is None, ip.history_manager.enabled,"
+             " type(ip).__name__)")
+    local = "open('mine.py', 'w').write('x = 41')\nimport mine\nprint(mine.x + 1)"
+    result = _run_coroutine(lambda: execute(
+        [("harness", probe), ("harness", local), ("student", "1 / 0")],
+        cell_timeout=30, total_timeout=60))
+    assert [o.stdout for o in result.outcomes[:2]] == ["True False ZMQInteractiveShell\n",
+                                                     "42\n"]
+    assert (result.outcomes[2].status, result.outcomes[2].ename) == ("error", "ZeroDivisionError")
+
+
+def test_kernels_started_ahead_are_ready_used_once_and_shut_down(monkeypatch):
+    import asyncio
+
+    from jupyter_client.manager import KernelManager
+
+    from bplib.classroom import kernel
+
+    managers, clients = [], []
+    made = kernel._kernel_manager
+    monkeypatch.setattr(kernel, "_kernel_manager",
+                        lambda *a: managers.append(made(*a)) or managers[-1])
+    client = KernelManager.client
+    monkeypatch.setattr(KernelManager, "client",
+                        lambda self, **kw: clients.append(client(self, **kw)) or clients[-1])
+    cells = [("harness", "print('shared' in globals())\nshared = 1")]
+
+    async def batch():
+        runs = [await kernel.execute(cells, cell_timeout=30, total_timeout=60, ahead=True)
+                for _ in range(3)]
+        await asyncio.sleep(0)
+        return runs
+
+    runs = _run_coroutine(batch)
+    # a fresh kernel each time: nothing of the one before it
+    assert [r.outcomes[0].stdout for r in runs] == ["False\n"] * 3
+    # three kernels used and one launched ahead for a fourth; each has exactly one
+    # client, made ready when it was launched (none made again when it was used)
+    assert len(managers) == 4 and len(clients) == 4
+    assert all(c.parent is m for c, m in zip(clients, managers))
+    # when the batch's loop ended, every kernel was gone, the unused one too
+    assert not any(m.has_kernel for m in managers)
+
+
 # --------------------------------------------------------------------------
 # The notebook that runs
 # --------------------------------------------------------------------------
@@ -392,15 +453,40 @@ def test_check_cells_are_the_instructors_and_student_code_keeps_its_place(releas
     harness, _ = harness_factory()
     assembly = assemble(released, nb, harness)
     kinds = _kinds(assembly)
-    # the release locks every cell but the solutions (the set-up and the demo cell too)
-    assert [k for k, _ in kinds] == ["instructor", "student", "harness", "replay",
-                                     "instructor", "student", "harness", "replay", "student",
-                                     "student", "harness", "replay"]
+    # the release locks every cell but the solutions (the set-up and the demo cell too);
+    # its check cells are bare check(...) calls, so they are not run again after their harness
+    assert [k for k, _ in kinds] == ["instructor", "student", "harness",
+                                     "instructor", "student", "harness", "student",
+                                     "student", "harness"]
     assert kinds[2] == ("harness", "relu_backward")
-    assert assembly.cells[3].source == 'check("relu_backward", relu_backward)'
-    assert kinds[8] == ("student", "helper = 1")
+    assert kinds[6] == ("student", "helper = 1")
     assert len(assembly.edited_locked) == 1 and len(assembly.deleted_locked) == 1
     assert "run_trials('relu_backward', fn)" in assembly.cells[2].source
+
+
+@pytest.mark.parametrize("source, replayed", [
+    ('check("relu_backward", relu_backward)', False),
+    ('check("relu_backward", relu_backward)\ncheck("relu_backward", relu_backward)', False),
+    ('result = check("relu_backward", relu_backward)', True),   # binds a name
+    ('check("relu_backward", relu_backward)\nprint("done")', True),
+    ('check("relu_backward", relu_backward).passed', True),
+    ('print(check("relu_backward", relu_backward))', True),
+])
+def test_a_check_cell_runs_again_after_its_harness_only_when_it_does_more_than_check(
+        release, source, replayed):
+    (released,) = release
+    cell = fx.check_cell(released.nb, "relu_backward")
+    kept = cell.source
+    cell.source = source
+    try:
+        assembly = assemble(released, fx.solved(released.path.parent), harness_factory()[0])
+    finally:
+        cell.source = kept
+    kinds = [c.kind for c in assembly.cells]
+    at = kinds.index("harness")
+    assert (kinds[at + 1] == "replay") is replayed
+    if replayed:
+        assert assembly.cells[at + 1].source == source
 
 
 def test_cells_match_by_grade_id_when_ids_changed_and_missing_cells_are_restored(release):

@@ -11,8 +11,10 @@ is built from the released one, cell by cell in the released order:
 * a locked cell (nbgrader ``locked``) runs as released, whatever the student
   did to it;
 * a check cell becomes one *harness* cell per exercise (the grader's call to
-  ``run_trials`` with the secret seed), followed by the released check cell
-  itself so that later cells still find the variables it defines;
+  ``run_trials`` on the public default trials, for the feedback page: the
+  scores come from the clean run), followed by the released check cell itself
+  when it is more than bare ``check(...)`` calls, so that later cells still
+  find the variables it defines;
 * a solution cell or another unlocked cell runs as the student wrote it; a
   missing one is restored from the release (before the student's extra cells
   that precede its place, which may be the student's replacement for it),
@@ -196,6 +198,20 @@ def _defined(source):
     return names
 
 
+def _only_checks(source):
+    """True when a cell is nothing but calls of ``check(...)`` whose results are
+    not kept: running it again after its harness cell would change nothing a
+    later cell sees, only take time."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    return bool(tree.body) and all(
+        isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name) and node.value.func.id == "check"
+        for node in tree.body)
+
+
 def assemble(released, student_nb, harness):
     """The cells to run for a submission.
 
@@ -249,7 +265,8 @@ def assemble(released, student_nb, harness):
                 out.cells.append(Cell("harness", harness(check), released_index=r,
                                       exercise_id=check.exercise_id,
                                       expression=check.expression))
-            out.cells.append(Cell("replay", rcell.source, released_index=r))
+            if not _only_checks(rcell.source):  # it leaves something later cells may use
+                out.cells.append(Cell("replay", rcell.source, released_index=r))
         elif _read_nbgrader_metadata(rcell).get("locked"):
             flush()
             if s is None:

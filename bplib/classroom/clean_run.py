@@ -21,8 +21,9 @@ What the clean interpreter can import of bplib is a folder built here
 (``build_env``): ``bplib.grading.trials`` (the student-side half),
 ``bplib.datasets``, ``bplib.plotting``, the forward functions of
 ``bplib.functional`` and ``bplib.gradcheck.describe_error``, the ones the
-course allows, and a ``check`` that checks nothing (``.passed`` is False). Every other public name of those modules is an ``Unavailable``
-stand-in that raises ``ReferenceUnavailable`` when used; the other modules
+course allows, and a ``check`` that checks nothing (``.passed`` is False).
+Every other public name of those modules is an ``Unavailable`` stand-in
+that raises ``ReferenceUnavailable`` when used; the other modules
 (``bplib.nn``, ``bplib.models``, the grading package, ...) do not exist
 there, and under bwrap the real package's folder is not in its file view.
 An exercise whose function needs them fails there, scores 0 and is flagged
@@ -43,10 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from time import monotonic
 
-# The student-side program of a clean run. It imports the trials module (the student-side half) and decodes
-# the trials before any student code runs. A cell is stopped after the time
-# limit by SIGALRM raising KeyboardInterrupt; a check by the trials module's own
-# time_limit, which records a Timeout as run_trials does in a notebook.
+# The student-side program of a clean run. It imports the trials module (the
+# student-side half) and decodes the trials before any student code runs. A
+# cell is stopped after the time limit by SIGALRM raising KeyboardInterrupt; a
+# check by the trials module's own time_limit, which records a Timeout as
+# run_trials does in a notebook.
 HARNESS = r'''
 import builtins, json, linecache, signal, sys
 
@@ -504,7 +506,7 @@ async def run(cells, released, checks, seed, *, sandbox, cell_timeout, total_tim
                 (f": {tail[0][:300]}" if tail else "")
         _read(out_path, result)
     finally:
-        cage.close()
+        await cage.aclose()
     result.seconds = monotonic() - started
     return result
 

@@ -8,6 +8,11 @@ per-cell limit (the kernel is interrupted and the next cell runs) and a
 per-submission limit (the kernel is killed). Errors in a cell never stop the
 run; a kernel that dies stops it. Only what the grader needs is kept: the
 error of each cell, and the standard output of the harness cells.
+
+In a batch the next submission's kernel is started, and connected to, while
+earlier submissions run (``ahead``), and an ipykernel kernel starts without
+what grading never uses (``lean_command``): each kernel still serves one
+submission only.
 """
 
 import asyncio
@@ -18,6 +23,7 @@ from time import monotonic
 
 TIMEOUT_NAME = "CellTimeout"
 HARNESS_OUTPUT_LIMIT = 20_000_000  # characters of a harness cell's stdout we keep
+STARTUP_TIMEOUT = 60  # seconds a kernel may take to answer its first message
 
 _log = logging.getLogger("bplib.classroom.kernel")
 _log.addHandler(logging.NullHandler())
@@ -66,6 +72,28 @@ def _client_class():
     return _Client
 
 
+# What a grading kernel does not need at start: debugpy (ipykernel imports it for its
+# debugger, a tenth of a second of every kernel's start) and a history database.
+_LEAN_LAUNCH = ("import sys\n"
+                "sys.modules['debugpy'] = None  # ipykernel then starts without its debugger\n"
+                "if sys.path[0] == '':\n"
+                "    del sys.path[0]\n"
+                "from ipykernel import kernelapp\n"
+                "kernelapp.launch_new_instance()\n")
+
+
+def lean_command(argv):
+    """An ipykernel command (``python -m ipykernel_launcher ...``) that starts the
+    same kernel without debugpy and without writing a history database; any
+    other kernel's command unchanged."""
+    argv = list(argv)
+    for k in range(len(argv) - 1):
+        if argv[k] == "-m" and argv[k + 1] == "ipykernel_launcher":
+            return argv[:k] + ["-c", _LEAN_LAUNCH] + argv[k + 2:] + \
+                ["--HistoryManager.enabled=False"]
+    return argv
+
+
 def _kernel_manager(kernel_name, cage):
     """A kernel manager whose kernel runs in ``cage`` (a sandbox.Cage), or plainly.
 
@@ -81,7 +109,7 @@ def _kernel_manager(kernel_name, cage):
 
     class CagedKernelManager(AsyncKernelManager):
         def format_kernel_cmd(self, extra_arguments=None):
-            return cage.command(super().format_kernel_cmd(extra_arguments))
+            return cage.command(lean_command(super().format_kernel_cmd(extra_arguments)))
 
     options = {"transport": "ipc", "ip": str(cage.runtime / "kernel")} \
         if cage.sandbox.kind == "bwrap" else {}
@@ -96,24 +124,31 @@ def _kernel_manager(kernel_name, cage):
 # Kernels started ahead: the next submission's kernel boots while this one runs
 # --------------------------------------------------------------------------
 
-_SPARES = {}  # event loop -> {(kernel name, sandbox id, time limit): [tasks of (cage, km)]}
+_SPARES = {}  # loop -> {(kernel name, sandbox id, time limit): [tasks of (cage, km, kc)]}
 _KEEPERS = {}  # event loop -> the task that shuts its spares down (held: tasks are weak)
 
 
 async def _launch(kernel_name, sandbox, total_timeout):
-    """A fresh cage and a kernel launched in it (booting, not yet ready)."""
+    """A fresh cage, a kernel started in it and a client connected to it: (cage, km,
+    kc), ready to run cells (it answered kernel_info and its output channel is
+    connected: what nbclient would otherwise wait for when the submission starts)."""
     cage = sandbox.cage(total_timeout)
     km = _kernel_manager(kernel_name, cage)
+    kc = None
     try:
         await km.start_kernel(cwd=str(cage.home), env=cage.env(), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        kc = km.client()
+        kc.start_channels()
+        await kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+        kc.allow_stdin = False
     except BaseException:
         try:
-            await _shutdown(None, km)
+            await _shutdown(kc, km)
         finally:
-            cage.close()
+            await cage.aclose()
         raise
-    return cage, km
+    return cage, km, kc
 
 
 async def _take(kernel_name, sandbox, total_timeout):
@@ -134,7 +169,7 @@ async def _take(kernel_name, sandbox, total_timeout):
     if taken is None:
         taken = await _launch(kernel_name, sandbox, total_timeout)
     waiting.append(asyncio.ensure_future(_launch(kernel_name, sandbox, total_timeout)))
-    return taken
+    return taken  # (cage, km, kc)
 
 
 async def _keep_spares(loop):
@@ -146,11 +181,11 @@ async def _keep_spares(loop):
         for tasks in _SPARES.pop(loop, {}).values():
             for launched in await asyncio.gather(*tasks, return_exceptions=True):
                 if isinstance(launched, tuple):
-                    cage, km = launched
+                    cage, km, kc = launched
                     try:
-                        await _shutdown(None, km)
+                        await _shutdown(kc, km)
                     finally:
-                        cage.close()
+                        await cage.aclose()
 
 
 async def execute(cells, *, cell_timeout, total_timeout, kernel_name="python3",
@@ -175,8 +210,9 @@ async def execute(cells, *, cell_timeout, total_timeout, kernel_name="python3",
     result = Execution(outcomes=[Outcome() for _ in cells])
     own_cage = cage is None
     started = monotonic()
+    kc = None  # a client made ready ahead, or nbclient makes one
     if own_cage and ahead:
-        cage, km = await _take(kernel_name, sandbox or sandboxes.current(), total_timeout)
+        cage, km, kc = await _take(kernel_name, sandbox or sandboxes.current(), total_timeout)
     else:
         if own_cage:
             cage = (sandbox or sandboxes.current()).cage(total_timeout)
@@ -184,13 +220,14 @@ async def execute(cells, *, cell_timeout, total_timeout, kernel_name="python3",
     workdir = str(cage.home)
     client = _client_class()(
         nb, [kind for kind, _ in cells], km=km, log=_log, timeout=cell_timeout,
-        startup_timeout=max(60, cell_timeout), interrupt_on_timeout=True,
+        startup_timeout=max(STARTUP_TIMEOUT, cell_timeout), interrupt_on_timeout=True,
         error_on_timeout={"ename": TIMEOUT_NAME, "evalue": f"{cell_timeout} s", "traceback": []},
         raise_on_iopub_timeout=True, iopub_timeout=5, allow_errors=True,
         record_timing=False, shutdown_kernel="immediate",
         on_cell_executed=lambda cell, cell_index, execute_reply:
             client.replies.__setitem__(cell_index, execute_reply),
         resources={"metadata": {"path": workdir}})
+    client.kc = kc  # (set after construction, which resets it)
 
     async def run_cells():
         async with client.async_setup_kernel(cwd=workdir, env=cage.env(),
@@ -245,7 +282,7 @@ async def execute(cells, *, cell_timeout, total_timeout, kernel_name="python3",
             await _shutdown(client, km)
         finally:
             if own_cage:
-                cage.close()
+                await cage.aclose()
     return result
 
 
@@ -269,14 +306,22 @@ async def _kill(km):
 
 
 async def _shutdown(client, km):
+    """Stop a client's channels (``client``: a kernel client, or an nbclient client
+    holding one in ``.kc``, or None) and kill the kernel: a grading kernel has
+    nothing to save, so it is not asked to shut down, and its exit is noticed
+    within milliseconds (jupyter_client's own wait polls every 0.1 s)."""
     from jupyter_core.utils import ensure_async
 
+    kc = getattr(client, "kc", client)
     try:
-        if getattr(client, "kc", None) is not None:
-            client.kc.stop_channels()
+        if kc is not None:
+            kc.stop_channels()
         if km.has_kernel:
-            await km.shutdown_kernel(now=True)
-        else:
-            await ensure_async(km.cleanup_resources())
+            await km.provisioner.kill()
+            deadline = monotonic() + 5
+            while await km.provisioner.poll() is None and monotonic() < deadline:
+                await asyncio.sleep(0.005)
+            await asyncio.wait_for(km.provisioner.wait(), 5)
+        await ensure_async(km.cleanup_resources())
     except Exception:
         pass

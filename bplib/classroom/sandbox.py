@@ -23,6 +23,7 @@ Under ``none`` the same commands run unwrapped: the limits on address space
 and CPU still apply, nothing else does (see docs/security.md).
 """
 
+import asyncio
 import os
 import re
 import shutil
@@ -271,6 +272,11 @@ class Cage:
         for group in self.cgroups:
             _empty_cgroup(group)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    async def aclose(self):
+        """``close`` in a worker thread: emptying cgroups waits for killed tasks to
+        leave, which must not hold up the event loop's other submissions."""
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
 
     def __enter__(self):
         return self
