@@ -339,3 +339,61 @@ def test_a_mistake_matches_only_if_every_output_matches():
     assert verdict._recognise_mistake(exercise, trial, pairs(dX, dW, db)) == "Hint: dX doubled"
     assert verdict._recognise_mistake(exercise, trial, pairs(dX, dW + 1.0, db)) is None
     assert verdict._recognise_mistake(exercise, trial, pairs(dX, dW.T, db)) is None
+
+
+def test_a_mistake_without_an_output_is_compared_there_with_the_reference():
+    import dataclasses
+
+    from bplib import functional as F
+
+    def doubled_dx_no_dw(X, W, b, dZ):  # a mistake that returns no dW at all
+        dX, _, db = F.dense_backward(X, W, b, dZ)
+        return 2 * dX, None, db
+
+    exercise = dataclasses.replace(verdict.EXERCISES["dense_backward"],
+                                   mistakes=[("dX doubled", doubled_dx_no_dw)])
+    rng = np.random.default_rng(1)
+    X, W, b, dZ = rng.normal(size=(3, 2)), rng.normal(size=(2, 4)), rng.normal(size=4), \
+        rng.normal(size=(3, 4))
+    trial = _Args(X, W, b, dZ)
+    dX, dW, db = F.dense_backward(X, W, b, dZ)
+    names = exercise.output_names
+
+    def pairs(*outputs):
+        return [(name, None, have) for name, have in zip(names, outputs)]
+
+    # the student's dW is the reference's, which is what the mistake is taken to give
+    assert verdict._recognise_mistake(exercise, trial, pairs(2 * dX, dW, db)) == \
+        "Hint: dX doubled"
+    assert verdict._recognise_mistake(exercise, trial, pairs(2 * dX, dW + 1.0, db)) is None
+
+
+def _relu_with_mistake(mistake):
+    import dataclasses
+    return dataclasses.replace(verdict.EXERCISES["relu_backward"],
+                               mistakes=[("the mistake", mistake)])
+
+
+def test_a_mistake_matches_at_exactly_the_reference_tolerance():
+    # relative error max|a - b| / (max|a| + max|b|) = 1 / 1e6: exactly REFERENCE_TOLERANCE
+    exercise = _relu_with_mistake(lambda z, dout: np.full_like(z, 499999.5))
+    trial = _Args(np.array([1.0]), np.array([1.0]))  # the reference gives [1.0]
+    name = exercise.output_names[0]
+    assert verdict.REFERENCE_TOLERANCE == 1e-6
+    assert verdict._recognise_mistake(exercise, trial, [(name, None, np.array([500000.5]))]) \
+        == "Hint: the mistake"
+    assert verdict._recognise_mistake(exercise, trial, [(name, None, np.array([500000.75]))]) \
+        is None
+
+
+def test_a_mistake_within_the_reference_tolerance_of_the_reference_is_no_mistake():
+    exercise = _relu_with_mistake(lambda z, dout: dout - 1.0)
+    name = exercise.output_names[0]
+    # the mistake is exactly REFERENCE_TOLERANCE from the reference: right, on this trial
+    trial = _Args(np.array([1.0]), np.array([500000.5]))
+    assert verdict._recognise_mistake(exercise, trial, [(name, None, np.array([499999.5]))]) \
+        is None
+    # a little further, and it is a mistake the student made
+    trial = _Args(np.array([1.0]), np.array([500000.25]))
+    assert verdict._recognise_mistake(exercise, trial, [(name, None, np.array([499999.25]))]) \
+        == "Hint: the mistake"
