@@ -397,3 +397,72 @@ def test_a_mistake_within_the_reference_tolerance_of_the_reference_is_no_mistake
     trial = _Args(np.array([1.0]), np.array([500000.25]))
     assert verdict._recognise_mistake(exercise, trial, [(name, None, np.array([499999.25]))]) \
         == "Hint: the mistake"
+
+
+# --------------------------------------------------------------------------
+# verdict.py: the problems of one output (_judge_output), word for word
+# --------------------------------------------------------------------------
+
+def _first_problems(feedback):
+    return [line[4:] for line in feedback.splitlines() if line.startswith("  - ")]
+
+
+def _relu(z, dout):
+    return dout * (z > 0)
+
+
+@pytest.mark.parametrize("answer, problem", [
+    (lambda z, dout: _relu(z, dout).astype(int),
+     "dz has an integer dtype; expected float64 (did you build it with np.zeros_like of an "
+     "integer array?)"),
+    (lambda z, dout: _relu(z, dout).astype(np.uint8),
+     "dz has an integer dtype; expected float64 (did you build it with np.zeros_like of an "
+     "integer array?)"),
+    (lambda z, dout: _relu(z, dout) > 0,
+     "dz has a bool dtype; expected float64 (convert it with .astype(float))"),
+    (lambda z, dout: _relu(z, dout).astype(int if z.ndim == 1 else float),  # a vector
+     "dz has an integer dtype; expected float64 (did you build it with np.zeros_like of an "
+     "integer array?)"),
+    (lambda z, dout: _relu(z, dout).astype(np.float32),
+     "dz has dtype float32; expected float64, the course's precision"),
+    (lambda z, dout: _relu(z, dout).T,
+     "dz has shape (7, 5); expected (5, 7) (it looks transposed)"),
+])
+def test_the_problem_with_an_outputs_dtype_or_shape_is_said_exactly(answer, problem):
+    result = verdict.check("relu_backward", answer)
+    assert not result.passed
+    assert _first_problems(result.feedback) == [problem]
+
+
+def test_an_overflow_without_an_exercises_own_hint_gets_the_general_one():
+    def relu_backward(z, dout):
+        return np.where(np.abs(z) > 500, np.nan, _relu(z, dout))
+
+    feedback = verdict.check("relu_backward", relu_backward).feedback
+    assert "  - dz contains NaN" in feedback
+    assert ("Hint: Large inputs overflowed somewhere: an exp of a big number is inf, and "
+            "inf / inf is NaN. Use the numerically stable form.") in feedback
+
+
+def test_an_overflow_gets_the_exercises_own_hint_when_it_has_one():
+    def sigmoid_backward(z, dout):
+        s = 1 / (1 + np.exp(-z))
+        return dout * s * (1 - s) * np.where(np.abs(z) > 500, np.inf, 1.0)
+
+    exercise = verdict.EXERCISES["sigmoid_backward"]
+    feedback = verdict.check("sigmoid_backward", sigmoid_backward).feedback
+    assert "Hint: " + exercise.overflow_hint in feedback or exercise.overflow_hint in feedback
+    assert "Large inputs overflowed somewhere" not in feedback
+
+
+def test_a_difference_of_exactly_negligible_is_rounding():
+    assert verdict.NEGLIGIBLE == 1e-12
+    assert verdict._error(np.array([1e-12, 0.0]), np.zeros(2)) == 0.0
+    assert verdict._error(np.array([2e-12, 0.0]), np.zeros(2)) == 1.0
+
+
+def test_an_output_that_is_not_an_array_is_told_the_shape_expected():
+    result = verdict.check("relu_backward", lambda z, dout: _relu(z, dout).astype(complex))
+    assert _first_problems(result.feedback) == [
+        "dz is an object of type complex array (complex128); expected a numpy array of shape "
+        "(5, 7)"]
