@@ -466,3 +466,83 @@ def test_an_output_that_is_not_an_array_is_told_the_shape_expected():
     assert _first_problems(result.feedback) == [
         "dz is an object of type complex array (complex128); expected a numpy array of shape "
         "(5, 7)"]
+
+
+# --------------------------------------------------------------------------
+# verdict.py: what the student's code printed (_printed)
+# --------------------------------------------------------------------------
+
+def _printing(stdout, chars=None):
+    return verdict.TrialVerdict("t", True, stdout=stdout,
+                                stdout_chars=len(stdout) if chars is None else chars)
+
+
+@pytest.mark.parametrize("stdout, shown", [
+    ("hello\n", "  | hello"),
+    ("a \n\n\n", "  | a "),              # trailing newlines dropped, nothing else
+    ("\nx\n", "  | \n  | x"),           # a leading empty line kept
+    ("".join(f"{k}\n" for k in range(12)), "\n".join(f"  | {k}" for k in range(12))),
+    ("x" * 600, "  | " + "x" * 600),
+])
+def test_printing_is_shown_whole_when_it_fits(stdout, shown):
+    assert verdict._printed(_printing(stdout)) == [f'Your code printed (trial "t"):\n{shown}']
+
+
+@pytest.mark.parametrize("stdout, chars, shown", [
+    ("".join(f"{k}\n" for k in range(13)), None, "\n".join(f"  | {k}" for k in range(12))),
+    ("x" * 601, None, "  | " + "x" * 600),
+    ("x" * 2000, 5000, "  | " + "x" * 600),  # the record keeps 2,000 of the 5,000
+])
+def test_printing_that_is_cut_says_how_much_there_was(stdout, chars, shown):
+    total = len(stdout) if chars is None else chars
+    assert verdict._printed(_printing(stdout, chars)) == [
+        f'Your code printed (trial "t"):\n{shown}\n  | ... ({total:,} characters in all)']
+
+
+def test_nothing_printed_shows_nothing():
+    assert verdict._printed(None) == [] and verdict._printed(_printing("")) == []
+
+
+# --------------------------------------------------------------------------
+# verdict.py: a returned value's structure (_pair_outputs), word for word
+# --------------------------------------------------------------------------
+
+def _reference_then(exercise_id, change):
+    def answer(*args):
+        loss, grads = verdict.reference(exercise_id)(*args)
+        return loss, change(grads)
+    return answer
+
+
+def _without(key):
+    return lambda grads: {k: v for k, v in grads.items() if k != key}
+
+
+@pytest.mark.parametrize("exercise_id, answer, problem", [
+    ("relu_backward", lambda z, dout: None,
+     "returned None: did you forget the `return` statement?"),
+    ("mlp_backprop", _reference_then("mlp_backprop", _without("b2")),
+     "grads has keys ['W1', 'W2', 'b1']; expected exactly ['W1', 'W2', 'b1', 'b2'] "
+     "(missing ['b2'])"),
+    ("mlp_backprop", _reference_then("mlp_backprop", lambda g: {**g, "W3": g["W2"]}),
+     "grads has keys ['W1', 'W2', 'W3', 'b1', 'b2']; expected exactly "
+     "['W1', 'W2', 'b1', 'b2'] (unexpected ['W3'])"),
+    ("mlp_backprop", _reference_then("mlp_backprop", lambda g: {**_without("b2")(g), "W3": 1}),
+     "grads has keys ['W1', 'W2', 'W3', 'b1']; expected exactly ['W1', 'W2', 'b1', 'b2'] "
+     "(missing ['b2']) (unexpected ['W3'])"),
+    ("mlp_backprop", _reference_then("mlp_backprop", lambda g: list(g.values())),
+     "grads is a list of 4 items; expected a dict with keys ['W1', 'W2', 'b1', 'b2']"),
+    ("deep_backprop", _reference_then("deep_backprop", lambda g: g + g),
+     "grads is a list of 2 items; expected a list of 1 (dW, db) pairs, one per layer"),
+    ("deep_backprop", _reference_then("deep_backprop", lambda g: {"x": 1}),
+     "grads is a dict of 1 items; expected a list of 1 (dW, db) pairs, one per layer"),
+    ("deep_backprop", _reference_then("deep_backprop", lambda g: [pair[0] for pair in g]),
+     "grads[0] is an array of shape (3, 4) and dtype float64; expected a pair (dW, db)"),
+    ("deep_backprop", _reference_then("deep_backprop",
+                                      lambda g: [(*pair, pair[1]) for pair in g]),
+     "grads[0] is a tuple of 3 items; expected a pair (dW, db)"),
+])
+def test_a_structure_problem_is_said_exactly(exercise_id, answer, problem):
+    result = verdict.check(exercise_id, answer)
+    assert not result.passed
+    assert _first_problems(result.feedback) == [problem]

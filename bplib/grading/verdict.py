@@ -30,6 +30,7 @@ NEGLIGIBLE = 1e-12          # absolute differences below this are rounding, not 
 GRADCHECK_AGREE, GRADCHECK_WRONG = AGREE, WRONG
 DEFAULT_TIMEOUT = 5.0       # seconds a check may spend in the student's code
 MAX_SHOWN_OUTPUT = 600      # characters of the student's printing shown in feedback
+MAX_SHOWN_LINES = 12        # and lines
 
 
 def _exercise(exercise_id):
@@ -669,14 +670,14 @@ def _summarise(exercise, verdicts):
 
 
 def _printed(verdict):
-    """The start of what the student's code printed in a trial, as feedback lines."""
+    """The start of what the student's code printed in a trial, as feedback lines:
+    at most MAX_SHOWN_OUTPUT characters and MAX_SHOWN_LINES lines, and the
+    total when some of it is left out."""
     if verdict is None or not verdict.stdout_chars:
         return []
-    text = verdict.stdout[:MAX_SHOWN_OUTPUT].rstrip("\n")
-    more = verdict.stdout_chars - len(text)
-    lines = text.split("\n")
-    if len(lines) > 12:
-        lines, more = lines[:12], max(more, 1)
-    shown = "\n".join("  | " + line for line in lines)
-    tail = f"\n  | ... ({verdict.stdout_chars:,} characters in all)" if more > 1 else ""
+    kept = verdict.stdout[:MAX_SHOWN_OUTPUT]
+    lines = kept.rstrip("\n").split("\n")
+    cut = verdict.stdout_chars > len(kept) or len(lines) > MAX_SHOWN_LINES
+    shown = "\n".join("  | " + line for line in lines[:MAX_SHOWN_LINES])
+    tail = f"\n  | ... ({verdict.stdout_chars:,} characters in all)" if cut else ""
     return [f"Your code printed (trial \"{verdict.label}\"):\n{shown}{tail}"]
