@@ -546,3 +546,52 @@ def test_a_structure_problem_is_said_exactly(exercise_id, answer, problem):
     result = verdict.check(exercise_id, answer)
     assert not result.passed
     assert _first_problems(result.feedback) == [problem]
+
+
+# --------------------------------------------------------------------------
+# verdict.py: judging a record (_judge), whatever the record holds
+# --------------------------------------------------------------------------
+
+def _relu_records(change=lambda record: record):
+    trials = verdict.make_trials("relu_backward")
+    return [change(verdict.call_student(_relu, t.args, ("z", "dout"))) for t in trials]
+
+
+def test_a_trial_without_a_record_was_not_run():
+    records = _relu_records()
+    result = verdict.grade("relu_backward", records[:-1])
+    label = verdict.make_trials("relu_backward")[-1].label
+    assert result.feedback.splitlines()[1:3] == [
+        f"First failure, trial {len(records)} ({label}):", "  - was not run"]
+
+
+def test_a_record_with_only_its_outputs_is_judged_as_one_that_printed_nothing():
+    result = verdict.grade("relu_backward",
+                           _relu_records(lambda r: {"outputs": r["outputs"]}))
+    assert result.passed and "printed" not in result.feedback
+    # a record that says it printed, without the text, shows the count only
+    result = verdict.grade("relu_backward", _relu_records(
+        lambda r: {"outputs": r["outputs"], "stdout_chars": 3}))
+    assert result.feedback.endswith('printed (trial "z of shape (5, 7)"):\n  | \n'
+                                    '  | ... (3 characters in all)')
+
+
+@pytest.mark.parametrize("error, problem", [
+    ({"type": "NotImplementedError", "message": "", "where": None}, "not attempted yet"),
+    ({"type": "NotImplementedError", "message": "not yet", "entry": False, "library": False,
+      "where": {"line": 3, "code": "raise NotImplementedError('not yet')",
+                "function": "<module>"}},
+     "raised NotImplementedError: not yet at line 3: raise NotImplementedError('not yet')"),
+    ({"type": "NotImplementedError", "message": "", "entry": False, "library": False,
+      "where": {"line": 7, "code": "raise NotImplementedError", "function": "helper"}},
+     "`helper` raised NotImplementedError at line 7: raise NotImplementedError"),
+    ({"type": "NotImplementedError", "message": "", "entry": False, "library": False,
+      "where": {"line": 7, "code": "raise NotImplementedError"}},
+     "raised NotImplementedError:  at line 7: raise NotImplementedError"),
+])
+def test_a_not_implemented_error_is_told_by_where_it_was_raised(error, problem):
+    records = _relu_records()
+    records[0] = {**records[0], "outputs": None, "error": error}  # the first trial only
+    assert _first_problems(verdict.grade("relu_backward", records).feedback) == [problem]
+    everywhere = verdict.grade("relu_backward", [records[0]] * len(records))
+    assert everywhere.status == ("not attempted" if problem == "not attempted yet" else "failed")

@@ -248,14 +248,13 @@ def _judge(exercise, trial, record):
             verdict.problems.append("not attempted yet")
             verdict.not_attempted = True
             return verdict
-        if error["type"] == "NotImplementedError" and where and not error.get("library") \
-                and where.get("function") not in (None, "<module>"):
-            verdict.problems.append(
-                f"`{where.get('function', '?')}` raised NotImplementedError at line "
-                f"{where['line']}: {where['code']}")
-            verdict.hints.append(f"`{where.get('function', '?')}`, which your code calls, is "
-                                 "not written yet: write it, run its cell, then run this check "
-                                 "again.")
+        helper = (where or {}).get("function")
+        if error["type"] == "NotImplementedError" and helper not in (None, "<module>") \
+                and not error.get("library"):
+            verdict.problems.append(f"`{helper}` raised NotImplementedError at line "
+                                    f"{where['line']}: {where['code']}")
+            verdict.hints.append(f"`{helper}`, which your code calls, is not written yet: "
+                                 "write it, run its cell, then run this check again.")
             return verdict
         if error["type"] == "Timeout":
             at = _located(where)
