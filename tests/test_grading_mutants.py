@@ -595,3 +595,44 @@ def test_a_not_implemented_error_is_told_by_where_it_was_raised(error, problem):
     assert _first_problems(verdict.grade("relu_backward", records).feedback) == [problem]
     everywhere = verdict.grade("relu_backward", [records[0]] * len(records))
     assert everywhere.status == ("not attempted" if problem == "not attempted yet" else "failed")
+
+
+def test_a_helper_not_written_yet_gets_its_hint_word_for_word():
+    records = _relu_records()
+    records[0] = {**records[0], "outputs": None, "error": {
+        "type": "NotImplementedError", "message": "", "entry": False, "library": False,
+        "where": {"line": 7, "code": "raise NotImplementedError", "function": "helper"}}}
+    assert "Hint: `helper`, which your code calls, is not written yet: write it, run its " \
+           "cell, then run this check again." in verdict.grade("relu_backward", records).feedback
+
+
+def test_a_timeout_record_says_its_own_message_and_where():
+    records = _relu_records()
+    records[0] = {**records[0], "outputs": None, "error": {
+        "type": "Timeout", "message": "did not return within 5 s: an infinite loop?",
+        "where": {"line": 4, "code": "while True: pass", "function": "relu_backward"}}}
+    assert _first_problems(verdict.grade("relu_backward", records).feedback) == [
+        "did not return within 5 s: an infinite loop? at line 4: while True: pass"]
+
+
+def test_every_modified_argument_is_named():
+    def relu_backward(z, dout):
+        dz = dout * (z > 0)
+        z += 1.0
+        dout *= 2.0
+        return dz
+
+    assert "  - modified its argument `z`, `dout` in place" in \
+        verdict.check("relu_backward", relu_backward).feedback
+
+
+def test_modifying_params_gets_the_params_hint_word_for_word():
+    def mlp_backprop(X, y, params):
+        loss, grads = verdict.reference("mlp_backprop")(X, y, params)
+        params["W1"] -= 0.0 * grads["W1"] + 1.0
+        return loss, grads
+
+    feedback = verdict.check("mlp_backprop", mlp_backprop).feedback
+    assert ("Hint: Never change an argument: the caller still needs it. Don't change params or "
+            "the arrays inside it (e.g. `params['W1'] -= ...` or `params['w1'] = ...`): compute "
+            "new values; `params.copy()` copies the dict, not the arrays.") in feedback
