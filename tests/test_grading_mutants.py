@@ -636,3 +636,32 @@ def test_modifying_params_gets_the_params_hint_word_for_word():
     assert ("Hint: Never change an argument: the caller still needs it. Don't change params or "
             "the arrays inside it (e.g. `params['W1'] -= ...` or `params['w1'] = ...`): compute "
             "new values; `params.copy()` copies the dict, not the arrays.") in feedback
+
+
+def test_modifying_x_in_numerical_gradient_gets_its_own_hint_word_for_word():
+    def numerical_gradient(f, x, h=1e-5):
+        grad = np.zeros_like(x)
+        for i in range(x.size):
+            x.flat[i] += h  # never put back
+            up = f(x)
+            x.flat[i] -= 2 * h
+            grad.flat[i] = (up - f(x)) / (2 * h)
+        return grad
+
+    assert ("Hint: Never change an argument: the caller still needs it. Perturb a copy, or "
+            "save old = x[i] and restore x[i] = old after the two evaluations.") in \
+        verdict.check("numerical_gradient", numerical_gradient).feedback
+
+
+def test_a_class_that_modifies_its_arrays_gets_the_class_hint_word_for_word():
+    Dense = verdict.reference("dense_layer")
+
+    class Sloppy(Dense):
+        def backward(self, dZ):
+            dX = super().backward(dZ)
+            self.W -= 0.0 * self.dW + 1.0  # an update in place, in backward
+            return dX
+
+    assert ("Hint: Never change an argument: the caller still needs it. Keep the arrays your "
+            "object is given as they are; store new ones.") in \
+        verdict.check("dense_layer", Sloppy).feedback
