@@ -665,3 +665,16 @@ def test_a_class_that_modifies_its_arrays_gets_the_class_hint_word_for_word():
     assert ("Hint: Never change an argument: the caller still needs it. Keep the arrays your "
             "object is given as they are; store new ones.") in \
         verdict.check("dense_layer", Sloppy).feedback
+
+
+def test_not_attempted_anywhere_is_one_line_and_keeps_every_trial():
+    records = _relu_records(lambda r: {**r, "outputs": None, "error": {
+        "type": "NotImplementedError", "message": "", "where": None}})
+    result = verdict.grade("relu_backward", records)
+    assert (result.exercise_id, result.passed, result.score, result.status) == \
+        ("relu_backward", False, 0.0, "not attempted")
+    assert result.feedback == ("relu_backward: not attempted yet. Write your code in place of "
+                               "`raise NotImplementedError`, run that cell, then run this one "
+                               "again.")
+    assert [t.label for t in result.trials] == \
+        [t.label for t in verdict.make_trials("relu_backward")]

@@ -625,10 +625,9 @@ def gradcheck_line(errors, n_trials):
 
 
 def _summarise(exercise, verdicts):
-    n = len(verdicts)
+    n = len(verdicts)  # at least 1: every exercise has trials
     n_passed = sum(v.passed for v in verdicts)
-    score = sum(v.points for v in verdicts) / n if n else 0.0
-    if verdicts and all(v.not_attempted for v in verdicts):
+    if all(v.not_attempted for v in verdicts):
         return CheckResult(exercise.id, False, 0.0,
                            f"{exercise.id}: not attempted yet. Write your code in place of "
                            "`raise NotImplementedError`, run that cell, then run this one again.",
@@ -665,6 +664,7 @@ def _summarise(exercise, verdicts):
                                  "and compare, to find the first one that is off."))
     lines.extend(_printed(first if first.stdout_chars else
                           next((v for v in verdicts if v.stdout_chars), None)))
+    score = sum(v.points for v in verdicts) / n
     return CheckResult(exercise.id, False, score, "\n".join(lines), "failed", verdicts)
 
 
