@@ -678,3 +678,52 @@ def test_not_attempted_anywhere_is_one_line_and_keeps_every_trial():
                                "again.")
     assert [t.label for t in result.trials] == \
         [t.label for t in verdict.make_trials("relu_backward")]
+
+
+# --------------------------------------------------------------------------
+# verdict.py: the feedback of a whole check (_summarise), line for line
+# --------------------------------------------------------------------------
+
+_T = verdict.TrialVerdict
+_RELU = verdict.EXERCISES["relu_backward"]
+
+
+def test_a_pass_keeps_its_trials_and_says_its_notes_and_printing_on_lines_of_their_own():
+    verdicts = [_T("a", True, notes=["held-out accuracy 0.970"]),
+                _T("b", True, stdout="hi\n", stdout_chars=3)]
+    result = verdict._summarise(_RELU, verdicts)
+    assert result.trials == verdicts
+    assert result.feedback.split("\n") == [
+        "relu_backward: all 2 trials passed.", "Held-out accuracy 0.970.",
+        'Your code printed (trial "b"):', "  | hi"]
+
+
+def test_a_failure_says_its_hints_once_each_with_one_hint_prefix():
+    verdicts = [_T("a", True),
+                _T("b", False, ["wrong"], hints=["Hint: a known mistake", "plain advice",
+                                                 "plain advice"]),
+                _T("c", False, ["wrong too"]), _T("d", False, ["wrong again"])]
+    assert verdict._summarise(_RELU, verdicts).feedback.split("\n") == [
+        "relu_backward: 1 of 4 trials passed.", "First failure, trial 2 (b):", "  - wrong",
+        "Hint: a known mistake", "Hint: plain advice", "Also failed: trial 3 (c), 4 (d)."]
+
+
+def test_with_no_known_mistake_the_smallest_trial_with_a_detail_is_shown():
+    verdicts = [_T("big", False, ["off"], detail="  the detail of big", size=50),
+                _T("tiny", False, ["raised"], size=1),               # no detail: not shown
+                _T("hinted", False, ["off"], hints=["x"], detail="  hinted's", size=2),
+                _T("mid", False, ["off"], detail="  the detail of mid", size=10)]
+    lines = verdict._summarise(_RELU, verdicts).feedback.split("\n")
+    assert lines[-3:] == [
+        "No common mistake matches. The smallest failing trial, 4 (mid):",
+        "  the detail of mid",
+        "Hint: compute each step of your answer on a tiny input by hand and compare, to find "
+        "the first one that is off."]
+
+
+def test_an_exercises_own_debugging_hint_replaces_the_general_one():
+    import dataclasses
+
+    exercise = dataclasses.replace(_RELU, debug_hint="print z first.")
+    feedback = verdict._summarise(exercise, [_T("a", False, ["off"], detail="  d", size=1)])
+    assert feedback.feedback.split("\n")[-1] == "Hint: print z first."
