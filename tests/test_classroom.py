@@ -694,3 +694,18 @@ def test_a_failure_of_the_grader_itself_is_a_row_not_a_crash(release, tmp_path, 
         path, "x", release, seed=1, cell_timeout=5, total_timeout=10))
     assert record.status == "grader-error" and "a bug" in record.message
     assert "RuntimeError: a bug" in record.traceback
+
+
+def test_an_answer_that_is_not_a_function_scores_0_and_is_told_so(release, tmp_path):
+    from bplib.classroom import submission
+
+    (released,) = release
+    nb = fx.solved(released.path.parent)
+    fx.cell_defining(nb, "relu_backward").source = "relu_backward = 3"
+    path = fx.write(nb, tmp_path / "x.ipynb")
+    record = _run_coroutine(lambda: submission.grade_notebook(
+        path, "x", release, seed=1, cell_timeout=20, total_timeout=60))
+    relu = next(e for e in record.exercises if e.exercise == "relu_backward")
+    assert (relu.status, relu.points) == ("failed", 0.0)
+    assert "raised NotCallable: got int" in relu.feedback
+    assert all(e.status == "passed" for e in record.exercises if e is not relu)

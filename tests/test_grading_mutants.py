@@ -727,3 +727,13 @@ def test_an_exercises_own_debugging_hint_replaces_the_general_one():
     exercise = dataclasses.replace(_RELU, debug_hint="print z first.")
     feedback = verdict._summarise(exercise, [_T("a", False, ["off"], detail="  d", size=1)])
     assert feedback.feedback.split("\n")[-1] == "Hint: print z first."
+
+
+def test_something_not_callable_gets_one_record_of_the_usual_shape():
+    right = verdict.call_student(_relu, verdict.make_trials("relu_backward")[0].args,
+                                 ("z", "dout"))
+    (record,) = verdict.run_trials("relu_backward", np.zeros(3))
+    assert record == {"outputs": None, "changed": [], "warnings": [], "stdout": "",
+                      "stdout_chars": 0, "error": {"type": "NotCallable", "where": None,
+                                                   "message": "got ndarray"}}
+    assert record.keys() == right.keys()

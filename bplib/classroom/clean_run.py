@@ -58,8 +58,8 @@ with open(job_path) as f:
 sys.path[:0] = [job["clean_dir"]]
 sys.path += [p for p in job["site"] if p not in sys.path]
 
-from bplib.grading.trials import (CheckTimeout, call_student, from_data, time_limit,
-                                  timeout_record)
+from bplib.grading.trials import (CheckTimeout, call_student, from_data,
+                                  not_callable_record, time_limit, timeout_record)
 
 out = open(out_path, "a", encoding="utf-8")
 
@@ -117,10 +117,7 @@ def run_check(check, inputs):
         emit({"exercise": exercise, "missing": describe(exc)})
         return
     if not callable(fn):
-        emit({"exercise": exercise, "records": [
-            {"outputs": None, "changed": [], "warnings": [], "stdout": "", "stdout_chars": 0,
-             "error": {"type": "NotCallable", "where": None,
-                       "message": "got %s" % type(fn).__name__}}]})
+        emit({"exercise": exercise, "records": [not_callable_record(fn)]})
         return
     target = fn
     if check.get("drive"):

@@ -157,6 +157,14 @@ class CheckTimeout(BaseException):
     """
 
 
+def not_callable_record(value):
+    """The record of a check given something that is not a function or class
+    (``check("relu_backward", relu_backward(z, dout))``, say): one record."""
+    return {"outputs": None, "changed": [], "warnings": [], "stdout": "", "stdout_chars": 0,
+            "error": {"type": "NotCallable", "where": None,
+                      "message": f"got {type(value).__name__}"}}
+
+
 def timeout_record(seconds, where=None, before=False):
     """The record of a trial that was stopped (or, before=True, not run because
     the same function object timed out in an earlier check)."""

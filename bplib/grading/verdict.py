@@ -18,8 +18,8 @@ import numpy as np
 from bplib.gradcheck import AGREE, WRONG, relative_error
 from bplib.grading.exercises import EXERCISE_LIST
 from bplib.grading.trials import (CheckTimeout, Opaque, _describe_exception, call_student,
-                                  from_portable, remember_timeout, time_limit, timed_out_before,
-                                  timeout_record)
+                                  from_portable, not_callable_record, remember_timeout,
+                                  time_limit, timed_out_before, timeout_record)
 
 EXERCISES = {exercise.id: exercise for exercise in EXERCISE_LIST}
 DEFAULT_SEED = 2024
@@ -81,9 +81,7 @@ def run_trials(exercise_id, fn, seed=None, *, timeout=None):
     """
     exercise = _exercise(exercise_id)
     if not callable(fn):
-        return [{"outputs": None, "changed": [], "warnings": [], "stdout": "",
-                 "stdout_chars": 0, "error": {"type": "NotCallable", "where": None,
-                                              "message": f"got {type(fn).__name__}"}}]
+        return [not_callable_record(fn)]
     limit = time_limit_of(exercise_id, timeout)
     trials = make_trials(exercise_id, seed)
     if (before := timed_out_before(fn)) is not None and before >= limit:
