@@ -737,3 +737,21 @@ def test_something_not_callable_gets_one_record_of_the_usual_shape():
                       "stdout_chars": 0, "error": {"type": "NotCallable", "where": None,
                                                    "message": "got ndarray"}}
     assert record.keys() == right.keys()
+
+
+def test_a_time_limit_that_goes_off_after_the_last_trial_changes_nothing(monkeypatch):
+    import contextlib
+
+    @contextlib.contextmanager
+    def late_alarm(seconds):  # the timer fires just as the last call returned
+        yield
+        raise verdict.CheckTimeout()
+
+    def relu_backward(z, dout):
+        return _relu(z, dout)
+
+    monkeypatch.setattr(verdict, "time_limit", late_alarm)
+    records = verdict.run_trials("relu_backward", relu_backward)
+    assert len(records) == len(verdict.make_trials("relu_backward"))
+    assert all(r["error"] is None for r in records)
+    assert verdict.timed_out_before(relu_backward) is None
