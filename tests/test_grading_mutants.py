@@ -755,3 +755,62 @@ def test_a_time_limit_that_goes_off_after_the_last_trial_changes_nothing(monkeyp
     assert len(records) == len(verdict.make_trials("relu_backward"))
     assert all(r["error"] is None for r in records)
     assert verdict.timed_out_before(relu_backward) is None
+
+
+@pytest.mark.parametrize("warnings, problem", [
+    (["RuntimeWarning: invalid value encountered in divide"],
+     "numpy warned: RuntimeWarning: invalid value encountered in divide"),
+    (["RuntimeWarning: divide by zero encountered in log"],
+     "numpy warned: RuntimeWarning: divide by zero encountered in log"),
+    (["RuntimeWarning: overflow encountered in exp", "RuntimeWarning: invalid value encountered "
+      "in multiply"], "numpy warned: RuntimeWarning: overflow encountered in exp; "
+                      "RuntimeWarning: invalid value encountered in multiply"),
+])
+def test_each_kind_of_numpy_warning_is_a_problem(warnings, problem):
+    records = _relu_records()
+    records[0] = {**records[0], "warnings": warnings}
+    assert _first_problems(verdict.grade("relu_backward", records).feedback) == [problem]
+
+
+def test_a_recognised_mistake_is_the_first_hint():
+    hint, mistake = _RELU.mistakes[0]
+    trials = verdict.make_trials("relu_backward")
+    records = [verdict.call_student(mistake, t.args, ("z", "dout")) for t in trials]
+    records[0]["warnings"] = ["RuntimeWarning: overflow encountered in exp"]
+    hints = [line for line in verdict.grade("relu_backward", records).feedback.splitlines()
+             if line.startswith("Hint:")]
+    assert hints[:2] == ["Hint: " + hint, "Hint: " + verdict._UNSTABLE_HINT]
+
+
+def test_an_error_of_exactly_the_reference_tolerance_passes():
+    trial = _Args(np.array([1.0]), np.array([500000.5]))
+    for have, passed in ((499999.5, True), (499999.25, False)):
+        judged = _T("t", True)
+        verdict._judge_output(_RELU, judged, "dz", np.array([500000.5]), np.array([have]),
+                              None, trial)
+        assert judged.passed is passed
+
+
+def test_values_that_differ_are_said_with_and_without_a_gradient_check():
+    judged = _T("t", True)  # a trial without a gradient check
+    verdict._judge_output(_RELU, judged, "dz", np.array([1.0, 2.0]), np.array([2.0, 4.0]), None,
+                          _Args(np.ones(2), np.array([1.0, 2.0])))
+    assert judged.problems == ["dz: values differ from the reference (relative error 3.3e-01)"]
+
+    def mlp_backprop(X, y, params):
+        loss, grads = verdict.reference("mlp_backprop")(X, y, params)
+        return loss, {**grads, "W1": 2 * grads["W1"]}
+
+    (problem,) = _first_problems(verdict.check("mlp_backprop", mlp_backprop).feedback)
+    assert problem.startswith("grads['W1']: values differ from the reference (relative error "
+                              "3.3e-01); gradient check against central differences: relative "
+                              "error ")
+
+
+def test_the_printing_shown_is_the_first_failures_else_the_first_there_is():
+    printed = [_T("a", True, stdout="one\n", stdout_chars=4),
+               _T("b", False, ["off"], stdout="two\n", stdout_chars=4),
+               _T("c", False, ["off"])]
+    assert verdict._summarise(_RELU, printed).feedback.endswith('(trial "b"):\n  | two')
+    printed[1] = _T("b", False, ["off"])
+    assert verdict._summarise(_RELU, printed).feedback.endswith('(trial "a"):\n  | one')
