@@ -814,3 +814,12 @@ def test_the_printing_shown_is_the_first_failures_else_the_first_there_is():
     assert verdict._summarise(_RELU, printed).feedback.endswith('(trial "b"):\n  | two')
     printed[1] = _T("b", False, ["off"])
     assert verdict._summarise(_RELU, printed).feedback.endswith('(trial "a"):\n  | one')
+
+
+def test_trials_after_a_timeout_were_not_run_because_of_it():
+    stopped = verdict.timeout_record(5.0)
+    result = verdict.grade("relu_backward", [stopped])
+    assert [v.problems for v in result.trials[1:]] == \
+        [["was not run: the check stopped at its time limit"]] * (len(result.trials) - 1)
+    result = verdict.grade("relu_backward", _relu_records()[:1])  # short, with no timeout
+    assert result.trials[1].problems == ["was not run"]
