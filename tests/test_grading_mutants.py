@@ -821,5 +821,7 @@ def test_trials_after_a_timeout_were_not_run_because_of_it():
     result = verdict.grade("relu_backward", [stopped])
     assert [v.problems for v in result.trials[1:]] == \
         [["was not run: the check stopped at its time limit"]] * (len(result.trials) - 1)
+    assert [v.label for v in result.trials] == \
+        [t.label for t in verdict.make_trials("relu_backward")]
     result = verdict.grade("relu_backward", _relu_records()[:1])  # short, with no timeout
     assert result.trials[1].problems == ["was not run"]
