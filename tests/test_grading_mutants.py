@@ -315,53 +315,46 @@ def test_error_of_two_empty_arrays_is_zero():
     assert verdict._error(np.zeros(0), np.zeros(0)) == 0.0
 
 
-def test_a_mistake_matches_only_if_every_output_matches():
+def _dense_backward_with_mistake(mistake, seed):
+    """dense_backward knowing one mistake, "dX doubled"; a trial; and a function
+    pairing outputs with their names, as _recognise_mistake takes them."""
     import dataclasses
 
+    exercise = dataclasses.replace(verdict.EXERCISES["dense_backward"],
+                                   mistakes=[("dX doubled", mistake)])
+    rng = np.random.default_rng(seed)
+    trial = _Args(rng.normal(size=(3, 2)), rng.normal(size=(2, 4)), rng.normal(size=4),
+                  rng.normal(size=(3, 4)))
+
+    def pairs(*outputs):
+        return [(name, None, have) for name, have in zip(exercise.output_names, outputs)]
+
+    return exercise, trial, pairs
+
+
+def test_a_mistake_matches_only_if_every_output_matches():
     from bplib import functional as F
 
     def doubled_dx(X, W, b, dZ):
         dX, dW, db = F.dense_backward(X, W, b, dZ)
         return 2 * dX, dW, db
 
-    exercise = dataclasses.replace(verdict.EXERCISES["dense_backward"],
-                                   mistakes=[("dX doubled", doubled_dx)])
-    rng = np.random.default_rng(0)
-    X, W, b, dZ = rng.normal(size=(3, 2)), rng.normal(size=(2, 4)), rng.normal(size=4), \
-        rng.normal(size=(3, 4))
-    trial = _Args(X, W, b, dZ)
-    dX, dW, db = doubled_dx(X, W, b, dZ)
-    names = exercise.output_names
-
-    def pairs(*outputs):
-        return [(name, None, have) for name, have in zip(names, outputs)]
-
+    exercise, trial, pairs = _dense_backward_with_mistake(doubled_dx, 0)
+    dX, dW, db = doubled_dx(*trial.args)
     assert verdict._recognise_mistake(exercise, trial, pairs(dX, dW, db)) == "Hint: dX doubled"
     assert verdict._recognise_mistake(exercise, trial, pairs(dX, dW + 1.0, db)) is None
     assert verdict._recognise_mistake(exercise, trial, pairs(dX, dW.T, db)) is None
 
 
 def test_a_mistake_without_an_output_is_compared_there_with_the_reference():
-    import dataclasses
-
     from bplib import functional as F
 
     def doubled_dx_no_dw(X, W, b, dZ):  # a mistake that returns no dW at all
         dX, _, db = F.dense_backward(X, W, b, dZ)
         return 2 * dX, None, db
 
-    exercise = dataclasses.replace(verdict.EXERCISES["dense_backward"],
-                                   mistakes=[("dX doubled", doubled_dx_no_dw)])
-    rng = np.random.default_rng(1)
-    X, W, b, dZ = rng.normal(size=(3, 2)), rng.normal(size=(2, 4)), rng.normal(size=4), \
-        rng.normal(size=(3, 4))
-    trial = _Args(X, W, b, dZ)
-    dX, dW, db = F.dense_backward(X, W, b, dZ)
-    names = exercise.output_names
-
-    def pairs(*outputs):
-        return [(name, None, have) for name, have in zip(names, outputs)]
-
+    exercise, trial, pairs = _dense_backward_with_mistake(doubled_dx_no_dw, 1)
+    dX, dW, db = F.dense_backward(*trial.args)
     # the student's dW is the reference's, which is what the mistake is taken to give
     assert verdict._recognise_mistake(exercise, trial, pairs(2 * dX, dW, db)) == \
         "Hint: dX doubled"
