@@ -472,6 +472,7 @@ def _printing(stdout, chars=None):
 
 @pytest.mark.parametrize("stdout, shown", [
     ("hello\n", "  | hello"),
+    ("MAX\n", "  | MAX"),                # only newlines are stripped
     ("a \n\n\n", "  | a "),              # trailing newlines dropped, nothing else
     ("\nx\n", "  | \n  | x"),           # a leading empty line kept
     ("".join(f"{k}\n" for k in range(12)), "\n".join(f"  | {k}" for k in range(12))),
