@@ -444,7 +444,7 @@ def test_an_overflow_gets_the_exercises_own_hint_when_it_has_one():
 
     exercise = verdict.EXERCISES["sigmoid_backward"]
     feedback = verdict.check("sigmoid_backward", sigmoid_backward).feedback
-    assert "Hint: " + exercise.overflow_hint in feedback or exercise.overflow_hint in feedback
+    assert "Hint: " + exercise.overflow_hint in feedback.splitlines()
     assert "Large inputs overflowed somewhere" not in feedback
 
 

@@ -134,8 +134,6 @@ def _parse_payload(stdout, pattern):
     return payload, None
 
 
-
-
 def _first_line(source):
     for line in source.splitlines():
         if line.strip():
