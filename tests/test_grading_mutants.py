@@ -5,7 +5,10 @@ the grader: a message, a threshold, a colour, a branch."""
 import numpy as np
 import pytest
 
-from bplib.grading import verdict
+from bplib.gradcheck import numerical_gradient
+
+from bplib.grading import trials, verdict
+from bplib.grading.exercises import lesson01
 from bplib.grading.trials import Opaque
 from bplib.grading.verdict import CheckResult, NbgraderResult
 
@@ -819,3 +822,91 @@ def test_trials_after_a_timeout_were_not_run_because_of_it():
         [t.label for t in verdict.make_trials("relu_backward")]
     result = verdict.grade("relu_backward", _relu_records()[:1])  # short, with no timeout
     assert result.trials[1].problems == ["was not run"]
+
+
+# --------------------------------------------------------------------------
+# trials.py: the student's side
+# --------------------------------------------------------------------------
+
+
+def test_printing_is_kept_up_to_max_stdout_across_several_writes():
+    out = trials._BoundedWriter()
+    out.write("a" * (trials.MAX_STDOUT - 10))
+    out.write("b" * 100)
+    out.write("c")
+    assert out.getvalue() == "a" * (trials.MAX_STDOUT - 10) + "b" * 10
+    assert out.size == trials.MAX_STDOUT + 91
+
+
+class _Thing:
+    """A class exercise's answer, driven like the clean run drives one."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def go(self):
+        if self.x == "helper":
+            return (lambda: _not_written_yet())()
+        if self.x == "none":
+            return None
+        raise NotImplementedError
+
+
+def _not_written_yet():
+    raise NotImplementedError
+
+
+def _driven(x):
+    """call_student's error for _Thing(x) driven by a drive_ function that, as in a
+    clean run, is compiled from source outside bplib and called through a lambda."""
+    scope = {}
+    exec("def drive_thing(cls, x):\n    return cls(x).go().data\n", scope)
+    drive = scope["drive_thing"]
+    return trials.call_student(lambda *args: drive(_Thing, *args), (x,), ("x",))["error"]
+
+
+def test_a_drivers_frames_and_its_lambda_are_the_graders_not_the_students():
+    error = _driven("raise")  # raised by the method the driver called: an entry
+    assert error["where"] == {"line": error["where"]["line"], "code": "raise NotImplementedError",
+                              "function": "go"}
+    assert (error["entry"], error["library"]) == (True, False)
+
+    error = _driven("none")  # raised in the driver itself: no line of the student's
+    assert (error["where"], error["entry"], error["library"]) == (None, True, True)
+
+    error = _driven("helper")  # raised in a helper the student's own lambda called
+    assert error["where"]["function"] == "_not_written_yet"
+    assert (error["entry"], error["library"]) == (False, False)
+
+
+def test_a_timeout_record_word_for_word():
+    where = {"line": 3, "code": "while True: pass", "function": "relu_backward"}
+    assert trials.timeout_record(2.5, where) == {
+        "outputs": None, "changed": [], "warnings": [], "stdout": "", "stdout_chars": 0,
+        "error": {"type": "Timeout", "message": "did not return within 2.5 s: an infinite loop?",
+                  "where": where, "entry": True, "seconds": 2.5}}
+    assert trials.timeout_record(2.5, before=True)["error"]["message"] == (
+        "did not return within 2.5 s when it was checked before: an infinite loop? Fix it and "
+        "run its cell again (that makes a new function), then run this check again.")
+
+
+class _NoWeakReferences:
+    __slots__ = ()
+
+    def __call__(self, z, dout):
+        return dout * (z > 0)
+
+
+def test_a_timeout_is_remembered_for_a_callable_without_weak_references():
+    fn, other = _NoWeakReferences(), _NoWeakReferences()
+    trials.remember_timeout(fn, 3.0)
+    assert (trials.timed_out_before(fn), trials.timed_out_before(other)) == (3.0, None)
+
+
+def test_a_smooth_functions_value_and_its_exact_gradient():
+    A, B, x = np.array([1.0, 2.0]), np.array([0.5, -3.0]), np.array([0.25, 0.5])
+    f = trials.SmoothFunction(A, B)
+    assert f(x) == float(np.sin(0.25) + 0.5 * 0.25 ** 2 + np.sin(1.0) - 3.0 * 0.5 ** 2)
+    g = lesson01.SmoothFunction(np.random.default_rng(0), (3, 2))
+    x = np.random.default_rng(1).standard_normal((3, 2))
+    np.testing.assert_allclose(g.gradient(x), numerical_gradient(g, x), rtol=1e-7, atol=1e-9)

@@ -3,8 +3,8 @@
 Each exercise declares its requirements (bplib/grading/exercises/lessonNN.py)
 next to its trials: the sentence the notebook states, the labels of the
 trials that enforce it, and a plausible answer that is right but for breaking
-that one requirement. That answer must fail exactly those trials, on every
-seed, and pass every other trial.
+that one requirement. That answer must fail those trials, on every seed, and
+pass every other trial (but those its requirement names in ``also_fails``).
 """
 
 import pytest
@@ -42,14 +42,25 @@ def test_a_requirement_without_a_trial_fails(exercise_id, requirement):
 
 
 @pytest.mark.parametrize("exercise_id, requirement", REQUIREMENTS)
-def test_breaking_one_requirement_fails_its_trials(exercise_id, requirement):
+def test_breaking_one_requirement_fails_exactly_its_trials(exercise_id, requirement):
     """The requirement's trials fail an answer that breaks just that requirement,
-    on every seed."""
+    and every other trial passes it (but those named in ``also_fails``), on every seed."""
     problems = []
     for seed in SEEDS:
         result = check(exercise_id, requirement.violation, seed=seed)
         assert not result.passed
-        problems.extend(f"seed {seed}: trial {trial.label!r} passed\n{result.feedback}"
-                        for trial, verdict in zip(make_trials(exercise_id, seed), result.trials)
-                        if requirement.enforced_by(trial) and verdict.passed)
+        for trial, verdict in zip(make_trials(exercise_id, seed), result.trials):
+            if requirement.enforced_by(trial) and verdict.passed:
+                problems.append(f"seed {seed}: trial {trial.label!r} passed")
+            elif not (requirement.enforced_by(trial) or verdict.passed
+                      or trial.label.startswith(requirement.also_fails)):
+                problems.append(f"seed {seed}: trial {trial.label!r} failed\n{result.feedback}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("exercise_id, requirement",
+                         [p for p in REQUIREMENTS if p.values[1].also_fails])
+def test_the_trials_a_violation_may_also_fail_exist(exercise_id, requirement):
+    labels = [t.label for seed in SEEDS for t in make_trials(exercise_id, seed)]
+    for prefix in requirement.also_fails:
+        assert any(label.startswith(prefix) for label in labels), prefix

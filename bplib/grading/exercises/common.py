@@ -46,12 +46,17 @@ class Requirement:
     trials: labels of the trials that fail an answer breaking it (a label
         matches when it starts with one of these), or EVERY_TRIAL
     violation: a plausible answer, right but for breaking this requirement
-        (the tests check that the named trials fail it)
+        (the tests check that the named trials fail it and every other trial
+        passes it)
+    also_fails: labels (prefixes) of other trials the violation may fail too,
+        because it breaks a second requirement they enforce, or because a
+        random trial happens to exercise this one
     """
 
     text: str
     trials: tuple
     violation: object = None
+    also_fails: tuple = ()
 
     def enforced_by(self, trial):
         return self.trials == EVERY_TRIAL or trial.label.startswith(tuple(self.trials))

@@ -81,7 +81,8 @@ NEURON_BACKWARD = Exercise(
     output_names=("dx", "dw", "db"), reference=models.neuron_backward,
     make_trials=_neuron_trials, numerical=_neuron_numerical,
     requirements=[
-        Requirement("the slope is 0 where s < 0", ("an inactive neuron",), _neuron_no_relu),
+        Requirement("the slope is 0 where s < 0", ("an inactive neuron",), _neuron_no_relu,
+                    also_fails=("s = x . w + b exactly 0",)),  # no slope of 0 at s = 0 either
         Requirement("the slope is 0 at s = 0", ("s = x . w + b exactly 0",), _slope_one_at_zero),
         Requirement("db is a float", EVERY_TRIAL, _db_an_array),
         Requirement("x and w have shape (D,), D = 1 too", ("D=1",), _squeezes),

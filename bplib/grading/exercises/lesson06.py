@@ -211,7 +211,7 @@ ELU_BACKWARD = Exercise(
                     lambda z, dout, alpha=1.0: dout * np.where(z > 0, 1.0, alpha * np.exp(z))),
         Requirement("alpha is ELU's parameter (default 1.0)", ("alpha=",),
                     lambda z, dout, alpha=1.0: elu_backward(z, dout)),
-        *_elementwise_requirements(elu_backward),
+        *_elementwise_requirements(elu_backward, _MORE_THAN_ONE_AXIS + ("alpha=",)),
     ],
     mistakes=[
         ("Your slope for z <= 0 is ELU(z) = alpha (exp(z) - 1), the activation itself: "
