@@ -224,8 +224,13 @@ def binary_cross_entropy_with_logits(z, y):
     return float(loss), (sigmoid(z) - y) / np.size(z)
 
 
-def _check_labels(y, n, c):
-    """y as an array, after checking it holds N integer class labels in 0..C-1."""
+def _check_labels(y, scores, name):
+    """y as an array, after checking that ``scores`` (logits or probabilities) is
+    (N, C) and that y holds N integer class labels in 0..C-1."""
+    if np.ndim(scores) != 2:
+        raise ValueError(f"expected {name} of shape (N, C), one row per sample, "
+                         f"got shape {np.shape(scores)}")
+    n, c = np.shape(scores)
     y = np.asarray(y)
     if y.shape != (n,) or y.dtype.kind not in "iu":  # signed or unsigned integers
         raise ValueError(f"expected integer class labels of shape ({n},), "
@@ -246,8 +251,8 @@ def softmax_cross_entropy(logits, y):
     fused: the Jacobian of softmax and the 1/p of the log cancel exactly.
     logits: (N, C), y: (N,) integers in 0..C-1  ->  (float, (N, C))
     """
+    y = _check_labels(y, logits, "logits")
     N = len(logits)
-    y = _check_labels(y, *logits.shape)
     rows = np.arange(N)
     shifted = logits - logits.max(axis=1, keepdims=True)  # every exp is now <= 1
     exps = np.exp(shifted)
@@ -267,8 +272,8 @@ def cross_entropy(probs, y, *, eps=1e-12):
     prefer ``softmax_cross_entropy`` on logits, which needs no clipping.
     probs: (N, C), y: (N,)  ->  (float, (N, C))
     """
+    y = _check_labels(y, probs, "probs")
     N = len(probs)
-    y = _check_labels(y, *probs.shape)
     rows = np.arange(N)
     picked = np.maximum(probs[rows, y], eps)  # probs[n, y_n], never 0
     dprobs = np.zeros(probs.shape)

@@ -340,6 +340,17 @@ def test_class_losses_accept_every_integer_label_dtype():
             expected[0], rel=1e-12)
 
 
+@pytest.mark.parametrize("loss_fn, name", [(F.softmax_cross_entropy, "logits"),
+                                           (F.cross_entropy, "probs")])
+@pytest.mark.parametrize("shape", [(4,), (1, 3, 4), ()])
+def test_class_losses_say_scores_must_be_one_row_per_sample(loss_fn, name, shape):
+    """A single sample's scores squeezed to (C,) once met a TypeError from inside."""
+    with pytest.raises(ValueError) as error:
+        loss_fn(np.full(shape, 0.25), np.array([1]))
+    assert str(error.value) == \
+        f"expected {name} of shape (N, C), one row per sample, got shape {shape}"
+
+
 def test_bad_label_message_names_the_allowed_range_and_the_values():
     with pytest.raises(ValueError, match=r"0\.\.3, got values from -2 to 1"):
         F.softmax_cross_entropy(np.zeros((3, 4)), np.array([0, -2, 1]))
