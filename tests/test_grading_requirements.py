@@ -64,3 +64,21 @@ def test_the_trials_a_violation_may_also_fail_exist(exercise_id, requirement):
     labels = [t.label for seed in SEEDS for t in make_trials(exercise_id, seed)]
     for prefix in requirement.also_fails:
         assert any(label.startswith(prefix) for label in labels), prefix
+
+
+# Breaking it makes numpy raise on some trials, as it would for a student: a layer
+# that keeps the first batch's X meets a batch of another size.
+MAY_RAISE = {("dense_layer", "backward uses the X of the latest forward")}
+
+
+@pytest.mark.parametrize("exercise_id, requirement", [
+    p for p in REQUIREMENTS if p.values[1].trials == EVERY_TRIAL
+    and (p.values[0], p.values[1].text) not in MAY_RAISE])
+def test_breaking_a_requirement_of_every_trial_fails_them_without_an_error(exercise_id,
+                                                                         requirement):
+    """Every trial enforces it, so the test above cannot tell a violation that fails
+    for the right reason from one that crashes: this one can."""
+    for seed in SEEDS:
+        for verdict in check(exercise_id, requirement.violation, seed=seed).trials:
+            assert verdict.problems and not any(p.startswith("raised ") for p in verdict.problems), \
+                (seed, verdict.label, verdict.problems)

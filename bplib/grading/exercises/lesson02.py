@@ -301,9 +301,9 @@ def _value_trials(rng):
                         (program([a, _number(rng)], [("+", v(0), 1.0), ("*", v(2), v(0)),
                                                      ("*", v(0), v(0)), ("+", v(4), v(0)),
                                                      ("+", v(3), v(5)), ("*", v(6), v(1))]),)))
-    trials.append(Trial("a random graph: 4 leaves, 25 operations, shared nodes",
+    trials.append(Trial("a random graph: 4 leaves, 25 random operations, shared nodes",
                         (_random_graph(rng, 4, 25),)))
-    trials.append(Trial("a random graph: 3 leaves, 40 operations, shared nodes",
+    trials.append(Trial("a random graph: 3 leaves, 40 random operations, shared nodes",
                         (_random_graph(rng, 3, 40),)))
     trials.append(Trial("a chain 2,100 nodes deep", (_deep_chain(rng, 700),)))
     return trials

@@ -102,8 +102,7 @@ def _momentum_trials(rng):
             ("one parameter of shape (5,), lr=0.01, mu=0.5", {"w": (5,)}, 0.01, 0.5, False)]:
         params, grads = arrays(shapes), arrays(shapes)
         velocity = ({k: np.zeros(s) for k, s in shapes.items()} if first else arrays(shapes))
-        trials.append(Trial(label, (params, grads, velocity, lr * rng.uniform(0.5, 2.0),
-                                    mu)))
+        trials.append(Trial(label, (params, grads, velocity, lr, mu)))
     return trials
 
 
