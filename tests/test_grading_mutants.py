@@ -364,6 +364,21 @@ def test_a_mistake_without_an_output_is_compared_there_with_the_reference():
     assert verdict._recognise_mistake(exercise, trial, pairs(2 * dX, dW + 1.0, db)) is None
 
 
+def test_a_finite_answer_never_matches_a_mistake_that_gives_inf():
+    """Grader bug: inf - inf made the error NaN, and NaN > tolerance is False, so a
+    finite dW "matched" a mistake whose dW is inf (with a RuntimeWarning, which
+    nbgrader counts as a failed cell)."""
+    from bplib import functional as F
+
+    def doubled_dx_infinite_dw(X, W, b, dZ):
+        dX, dW, db = F.dense_backward(X, W, b, dZ)
+        return 2 * dX, np.full(dW.shape, np.inf), db
+
+    exercise, trial, pairs = _dense_backward_with_mistake(doubled_dx_infinite_dw, 2)
+    dX, dW, db = F.dense_backward(*trial.args)
+    assert verdict._recognise_mistake(exercise, trial, pairs(2 * dX, dW, db)) is None
+
+
 def _relu_with_mistake(mistake):
     import dataclasses
     return dataclasses.replace(verdict.EXERCISES["relu_backward"],

@@ -584,7 +584,8 @@ def _recognise_mistake(exercise, trial, pairs):
         matches = True
         for name, have in got.items():
             want_wrong = np.asarray(variant.get(name, expected.get(name)), dtype=float)
-            if want_wrong.shape != np.shape(have) or not np.all(np.isfinite(have)):
+            if want_wrong.shape != np.shape(have) or not np.all(np.isfinite(have)) \
+                    or not np.all(np.isfinite(want_wrong)):  # a finite answer is not inf
                 matches = False
                 break
             if _error(have, want_wrong) > REFERENCE_TOLERANCE:
