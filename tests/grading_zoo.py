@@ -1545,6 +1545,51 @@ class ValueRsubSwapped(ValueMicrograd):
         return self - other
 
 
+class ValueRtruedivSwapped(ValueMicrograd):
+    def __rtruediv__(self, other):
+        return self * other ** -1
+
+
+class ValuePowWithoutK(ValueMicrograd):
+    def __pow__(self, k):
+        out = type(self)(self.data ** k, (self,))
+
+        def _backward():
+            self.grad += self.data ** (k - 1) * out.grad
+        out._backward = _backward
+        return out
+
+
+class ValueMulOwnData(ValueMicrograd):
+    def __mul__(self, other):
+        other = other if isinstance(other, ValueMicrograd) else type(self)(other)
+        out = type(self)(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad += self.data * out.grad
+            other.grad += other.data * out.grad
+        out._backward = _backward
+        return out
+
+
+class ValueNoOrder(ValueMicrograd):
+    """Calls a node's backward, then its children's, recursively: a node shared by
+    two paths passes its gradient on before it has received all of it."""
+
+    def __init__(self, data, _children=()):
+        super().__init__(data, _children)
+        self._children = _children
+
+    def backward(self):
+        self.grad = 1.0
+
+        def visit(node):
+            node._backward()
+            for child in node._children:
+                visit(child)
+        visit(self)
+
+
 # --- dense_layer: a class Dense --------------------------------------------
 
 class DenseCS231n:
@@ -1972,6 +2017,10 @@ BUGGY.update({
         ("no_radd", ValueNoRadd, "__radd__"),
         ("tanh_slope_of_input", ValueTanhOfInput, "OUTPUT's data"),
         ("rsub_swapped", ValueRsubSwapped, "other - self"),
+        ("rtruediv_swapped", ValueRtruedivSwapped, "other / self"),
+        ("pow_without_k", ValuePowWithoutK, "misses the factor k"),
+        ("mul_own_data", ValueMulOwnData, "d(a * b)/da = b"),
+        ("no_topological_order", ValueNoOrder, "reverse topological order"),
     ],
     "dense_layer": [
         ("accumulates_gradients", DenseAccumulates, "not self.dW +="),

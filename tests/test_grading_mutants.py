@@ -925,3 +925,43 @@ def test_a_smooth_functions_value_and_its_exact_gradient():
     g = lesson01.SmoothFunction(np.random.default_rng(0), (3, 2))
     x = np.random.default_rng(1).standard_normal((3, 2))
     np.testing.assert_allclose(g.gradient(x), numerical_gradient(g, x), rtol=1e-7, atol=1e-9)
+
+
+def test_trial_inputs_travel_as_json_and_come_back_the_same():
+    """What the classroom grader sends a clean run: every kind of trial input,
+    through JSON text, back to equal values of the same types."""
+    import json
+
+    smooth = lesson01.SmoothFunction(np.random.default_rng(0), (2, 3))
+    inputs = (np.arange(6.0).reshape(2, 3), np.array([1, 2], dtype=np.int64), np.float64(2.5),
+              3, 0.5, None, "relu", [np.ones(2), ("a", 1.0)], {"W": np.eye(2), "lr": 0.1},
+              smooth)
+    back = trials.from_data(json.loads(json.dumps(trials.to_data(inputs))))
+    assert type(back) is tuple and len(back) == len(inputs)
+    array, ints, scalar, integer, number, none, text, listed, params, function = back
+    assert array.dtype == np.float64 and np.array_equal(array, inputs[0])
+    assert ints.dtype == np.int64 and np.array_equal(ints, [1, 2])
+    assert scalar == 2.5 and integer == 3 and number == 0.5 and none is None
+    assert text == "relu" and type(text) is str
+    assert type(listed) is list and np.array_equal(listed[0], np.ones(2))
+    assert listed[1] == ("a", 1.0)
+    assert list(params) == ["W", "lr"] and np.array_equal(params["W"], np.eye(2))
+    assert params["lr"] == 0.1
+    assert type(function) is trials.SmoothFunction
+    assert np.array_equal(function.A, smooth.A) and np.array_equal(function.B, smooth.B)
+    x = np.random.default_rng(1).standard_normal((2, 3))
+    assert function(x) == smooth(x)
+
+
+def test_containers_are_encoded_with_their_kind_and_length():
+    assert trials.to_data(("a", ["b"], {1: "c"})) == {
+        "kind": "tuple", "length": 3, "items": [
+            {"kind": "str", "value": "a"},
+            {"kind": "list", "length": 1, "items": [{"kind": "str", "value": "b"}]},
+            {"kind": "dict", "items": [["1", {"kind": "str", "value": "c"}]]}]}
+
+
+def test_a_trial_input_that_cannot_travel_is_a_type_error():
+    with pytest.raises(TypeError) as error:
+        trials.to_data([object()])
+    assert str(error.value) == "a trial input of type object cannot be sent as data"

@@ -176,10 +176,10 @@ DEEP_BACKPROP = Exercise(
         ("Your grads are in backward order, last layer first: the list you build while going "
          "backward must be reversed (or filled by index) so that grads[l] goes with params[l].",
          _deep_variant(reverse=True)),
+        # (ReLU after the only layer of L = 1 gives the same outputs as this one.)
         ("You applied ReLU after the last layer too: the last layer's output Z_L goes "
-         "straight into the softmax.", _deep_variant(relu_last=True)),
-        ("With a single layer (L = 1) there is no hidden layer and no ReLU: the only layer "
-         "is the last.", _deep_variant(hidden_always=True)),
+         "straight into the softmax. With a single layer (L = 1) there is no hidden layer "
+         "and no ReLU at all: the only layer is the last.", _deep_variant(relu_last=True)),
         ("Your loss and gradients are N times too large: the loss is a mean over the batch, "
          "so dZ_L = (softmax - onehot) / N.",
          lambda X, y, params: (len(X) * deep_backprop(X, y, params)[0],

@@ -43,8 +43,12 @@ def _relative_error_trials(rng):
     trials.append(Trial("tiny entries: 1e-15 in a where b is exactly 0", (a, b)))
     a, b = _gradient_pair(rng, (6,), 1e-3)
     trials.append(Trial("entries about 1e-8 (the error is scale-free)", (a * 1e-8, b * 1e-8)))
-    a = both_signs(rng, (2, 5))
-    trials.append(Trial("b = -a (the error is 1)", (a, -a)))
+    for sign, which in ((-1.0, "negative"), (1.0, "positive")):
+        # the largest entry in size is of one sign, so that max(a - b) (or max(b - a),
+        # for the other sign) is not max|a - b|
+        a = both_signs(rng, (2, 5))
+        a[1, 2] = 2.5 * sign
+        trials.append(Trial(f"b = -a (the error is 1), the largest entry {which}", (a, -a)))
     trials.append(Trial("a and b all zeros: max|a| + max|b| = 0, and the error is defined as 0.0 "
                         "there (the formula gives 0 / 0, nan)", (np.zeros(5), np.zeros(5))))
     return trials
