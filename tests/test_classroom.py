@@ -626,7 +626,8 @@ SCAN_CASES = {
         {"relu_backward"}),
     "a numerical-gradient helper of an exercise module": (
         "from bplib.grading.exercises.common import numerical_backward\n"
-        "def relu_backward(z, dout):\n    return numerical_backward(np.maximum, 1)(z, dout)\n",
+        "def relu_backward(z, dout):\n"
+        "    return numerical_backward(lambda z: np.maximum(z, 0), 1, (z, dout))\n",
         {"relu_backward"}),
     "calling the reference to compare": (
         _OWN + "print(F.relu_backward(np.ones(2), np.ones(2)))\n", {"relu_backward"}),

@@ -138,34 +138,31 @@ def both_signs(rng, shape):
 # Numerical gradients, from bplib.gradcheck
 # --------------------------------------------------------------------------
 
-def numerical_backward(forward, n_inputs=1):
-    """The ``numerical`` of a backward exercise: (inputs..., dout) -> gradients.
+def numerical_backward(forward, n_inputs, args):
+    """Central-difference gradients for a backward exercise's trial arguments
+    (inputs..., dout): its ``numerical`` is ``partial(numerical_backward, forward,
+    n_inputs)``.
 
     Each input's gradient is the central-difference gradient of the scalar
     sum(forward(inputs) * dout), which is exactly what a backward function
     must return for that upstream gradient. One array for one input, else a tuple.
     """
-    def numerical(args):
-        inputs, dout = list(args[:n_inputs]), args[n_inputs]
-        grads = []
-        for k in range(n_inputs):
-            def scalar(v, k=k):
-                trial_inputs = list(inputs)
-                trial_inputs[k] = v
-                return np.sum(forward(*trial_inputs) * dout)
-            grads.append(numerical_gradient(scalar, np.asarray(inputs[k], dtype=float)))
-        return grads[0] if n_inputs == 1 else tuple(grads)
-    return numerical
+    inputs, dout = list(args[:n_inputs]), args[n_inputs]
+    grads = []
+    for k in range(n_inputs):
+        def scalar(v, k=k):
+            trial_inputs = list(inputs)
+            trial_inputs[k] = v
+            return np.sum(forward(*trial_inputs) * dout)
+        grads.append(numerical_gradient(scalar, np.asarray(inputs[k], dtype=float)))
+    return grads[0] if n_inputs == 1 else tuple(grads)
 
 
-def numerical_loss(loss):
-    """The ``numerical`` of a loss exercise: (pred, target) -> (loss, dpred),
-    from the scalar loss(pred, target)."""
-    def numerical(args):
-        pred, target = args
-        backward = numerical_backward(lambda v: loss(v, target))
-        return loss(pred, target), backward((pred, 1.0))
-    return numerical
+def numerical_loss(loss, args):
+    """(loss, dpred) for a loss exercise's trial arguments (pred, target), from the
+    scalar loss(pred, target): its ``numerical`` is ``partial(numerical_loss, loss)``."""
+    pred, target = args
+    return loss(pred, target), numerical_backward(lambda v: loss(v, target), 1, (pred, 1.0))
 
 
 def numerical_parameter_gradients(loss_of_params, params):
@@ -180,13 +177,13 @@ def numerical_parameter_gradients(loss_of_params, params):
     return grads
 
 
-def numerical_network(backprop):
-    """The ``numerical`` of a network exercise backprop(X, y, params) -> (loss, grads)."""
-    def numerical(args):
-        X, y, params = args
-        loss = backprop(X, y, params)[0]
-        return loss, numerical_parameter_gradients(lambda p: backprop(X, y, p)[0], params)
-    return numerical
+def numerical_network(backprop, args):
+    """(loss, grads) for a network exercise's trial arguments (X, y, params), with
+    backprop(X, y, params) -> (loss, grads): its ``numerical`` is
+    ``partial(numerical_network, backprop)``."""
+    X, y, params = args
+    loss = backprop(X, y, params)[0]
+    return loss, numerical_parameter_gradients(lambda p: backprop(X, y, p)[0], params)
 
 
 def scales(X, scale, loss_scale):

@@ -1,5 +1,7 @@
 """Lesson 3, a single neuron: neuron_backward."""
 
+from functools import partial
+
 import numpy as np
 
 from bplib import functional as F
@@ -31,7 +33,7 @@ def _neuron_forward_vectorised(x, w, b):
 
 
 def _neuron_numerical(args):
-    dx, dw, db = numerical_backward(_neuron_forward_vectorised, 3)(args)
+    dx, dw, db = numerical_backward(_neuron_forward_vectorised, 3, args)
     return dx, dw, float(db)
 
 

@@ -1,5 +1,7 @@
 """Lesson 5, a layer of neurons: dense_backward and the Dense layer object."""
 
+from functools import partial
+
 import numpy as np
 
 from bplib import functional as F
@@ -22,14 +24,12 @@ def _dense_forward(X, W, b):
     return X @ W + b
 
 
-def _dense_variant(dX=None, dW=None, db=None):
+def _dense_variant(X, W, b, dZ, *, dX=None, dW=None, db=None):
     """A wrong dense backward: the right answer with some parts replaced."""
-    def variant(X, W, b, dZ):
-        right = F.dense_backward(X, W, b, dZ)
-        parts = [part(X, W, b, dZ) if part else default
-                 for part, default in zip((dX, dW, db), right)]
-        return tuple(parts)
-    return variant
+    right = F.dense_backward(X, W, b, dZ)
+    parts = [part(X, W, b, dZ) if part else default
+             for part, default in zip((dX, dW, db), right)]
+    return tuple(parts)
 
 
 _TRANSPOSE_HINT = ("{name} looks transposed. Match shapes: dW must have W's shape (D, M), "
@@ -49,12 +49,12 @@ DENSE_BACKWARD = Exercise(
                  "have the shapes of X, W, b. Arguments unchanged."),
     lesson=5, notebook="05_layer_of_neurons", arg_names=("X", "W", "b", "dZ"),
     output_names=("dX", "dW", "db"), reference=F.dense_backward,
-    make_trials=_dense_trials, numerical=numerical_backward(_dense_forward, 3),
+    make_trials=_dense_trials, numerical=partial(numerical_backward, _dense_forward, 3),
     requirements=[
         Requirement("a batch of one sample, N = 1", ("batch size 1",),
-                    _dense_variant(db=lambda X, W, b, dZ: dZ.squeeze().sum(axis=0))),
+                    partial(_dense_variant, db=lambda X, W, b, dZ: dZ.squeeze().sum(axis=0))),
         Requirement("dX, dW, db have the shapes of X, W, b", EVERY_TRIAL,
-                    _dense_variant(db=lambda X, W, b, dZ: dZ.sum(axis=0, keepdims=True))),
+                    partial(_dense_variant, db=lambda X, W, b, dZ: dZ.sum(axis=0, keepdims=True))),
         Requirement("arguments unchanged", EVERY_TRIAL, _dense_clears_dZ),
     ],
     shapes="X (N, D), W (D, M), b (M,), dZ (N, M)",
@@ -63,23 +63,24 @@ DENSE_BACKWARD = Exercise(
                 "np.sum((X @ W + b) * dZ) on a tiny X, W, b."),
     mistakes=[
         (_TRANSPOSE_HINT.format(name="dW"),
-         _dense_variant(dW=lambda X, W, b, dZ: dZ.T @ X)),
+         partial(_dense_variant, dW=lambda X, W, b, dZ: dZ.T @ X)),
         ("db has shape (1, M): the bias is a vector of shape (M,), so sum with "
          "dZ.sum(axis=0), without keepdims=True.",
-         _dense_variant(db=lambda X, W, b, dZ: dZ.sum(axis=0, keepdims=True))),
+         partial(_dense_variant, db=lambda X, W, b, dZ: dZ.sum(axis=0, keepdims=True))),
         ("db is summed over the wrong axis: the bias is added to every row (sample), so sum "
-         "dZ over the rows, axis=0.", _dense_variant(db=lambda X, W, b, dZ: dZ.sum(axis=1))),
+         "dZ over the rows, axis=0.",
+         partial(_dense_variant, db=lambda X, W, b, dZ: dZ.sum(axis=1))),
         ("db is the mean of dZ's rows, N times too small: the bias receives the SUM of its "
          "per-sample gradients (the 1/N is already inside dZ).",
-         _dense_variant(db=lambda X, W, b, dZ: dZ.mean(axis=0))),
+         partial(_dense_variant, db=lambda X, W, b, dZ: dZ.mean(axis=0))),
         ("dW and db are both divided by N: the 1/N of the mean loss is already inside dZ, "
          "so dW = X.T @ dZ and db = dZ summed over the rows, with no further division.",
-         _dense_variant(dW=lambda X, W, b, dZ: X.T @ dZ / len(X),
+         partial(_dense_variant, dW=lambda X, W, b, dZ: X.T @ dZ / len(X),
                         db=lambda X, W, b, dZ: dZ.mean(axis=0))),
         ("dW is divided by N: the 1/N of the mean loss is already inside dZ; dW = X.T @ dZ.",
-         _dense_variant(dW=lambda X, W, b, dZ: X.T @ dZ / len(X))),
+         partial(_dense_variant, dW=lambda X, W, b, dZ: X.T @ dZ / len(X))),
         ("dX looks transposed: dX must have X's shape (N, D), and dZ @ W.T is "
-         "(N, M) @ (M, D).", _dense_variant(dX=lambda X, W, b, dZ: W @ dZ.T)),
+         "(N, M) @ (M, D).", partial(_dense_variant, dX=lambda X, W, b, dZ: W @ dZ.T)),
         ("Your gradients have the wrong sign.",
          lambda X, W, b, dZ: tuple(-g for g in F.dense_backward(X, W, b, dZ))),
     ])
@@ -178,19 +179,25 @@ class _StepsW(Dense):
         return dX
 
 
-def _dense_layer_variant(**parts):
-    """A wrong layer: the reference with some of Z, dX, dW, db computed otherwise."""
-    class Variant(Dense):
-        def forward(self, X):
-            self.X = X
-            return parts.get("Z", lambda X, W, b: X @ W + b)(X, self.W, self.b)
+class _DenseLayerVariant(Dense):
+    """A wrong layer: the reference with some of Z, dX, dW, db computed otherwise,
+    by the functions in ``parts`` (a subclass's, made by _dense_layer_variant)."""
 
-        def backward(self, dZ):
-            X, W = self.X, self.W
-            self.dW = parts.get("dW", lambda X, W, dZ: X.T @ dZ)(X, W, dZ)
-            self.db = parts.get("db", lambda X, W, dZ: dZ.sum(axis=0))(X, W, dZ)
-            return parts.get("dX", lambda X, W, dZ: dZ @ W.T)(X, W, dZ)
-    return Variant
+    parts = {}
+
+    def forward(self, X):
+        self.X = X
+        return self.parts.get("Z", lambda X, W, b: X @ W + b)(X, self.W, self.b)
+
+    def backward(self, dZ):
+        X, W = self.X, self.W
+        self.dW = self.parts.get("dW", lambda X, W, dZ: X.T @ dZ)(X, W, dZ)
+        self.db = self.parts.get("db", lambda X, W, dZ: dZ.sum(axis=0))(X, W, dZ)
+        return self.parts.get("dX", lambda X, W, dZ: dZ @ W.T)(X, W, dZ)
+
+
+def _dense_layer_variant(**parts):
+    return type("Variant", (_DenseLayerVariant,), {"parts": parts})
 
 
 DENSE_LAYER = Exercise(

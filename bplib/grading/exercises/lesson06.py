@@ -1,5 +1,7 @@
 """Lesson 6, activations: relu, sigmoid, tanh, ELU and GELU backward."""
 
+from functools import partial
+
 import numpy as np
 
 from bplib import functional as F
@@ -37,34 +39,31 @@ def _relu_trials(rng):
 _MORE_THAN_ONE_AXIS = ("z of shape", "batch size 1", "large inputs")
 
 
-def _vectors_only(backward):
+def _vectors_only(backward, z, dout, *args):
     """A right answer for one-dimensional z only: a loop over len(z)."""
-    def fn(z, dout, *args):
-        dz = np.zeros(len(z))
-        for i in range(len(z)):
-            dz[i] = backward(z[i:i + 1], dout[i:i + 1], *args)[0]
-        return dz
-    return fn
+    dz = np.zeros(len(z))
+    for i in range(len(z)):
+        dz[i] = backward(z[i:i + 1], dout[i:i + 1], *args)[0]
+    return dz
 
 
-def _overwrites_dout(backward):
+def _overwrites_dout(backward, z, dout, *args):
     """The right values, written into the caller's dout."""
-    def fn(z, dout, *args):
-        dout[...] = backward(z, dout, *args)
-        return dout
-    return fn
+    dout[...] = backward(z, dout, *args)
+    return dout
 
 
-def _float32(backward):
-    return lambda z, dout, *args: backward(z, dout, *args).astype(np.float32)
+def _float32(backward, z, dout, *args):
+    return backward(z, dout, *args).astype(np.float32)
 
 
 def _elementwise_requirements(backward, more_than_one_axis=_MORE_THAN_ONE_AXIS):
     return [
         Requirement("z and dout have any (the same) shape", more_than_one_axis,
-                    _vectors_only(backward)),
-        Requirement("dz is a float64 array shaped like z", EVERY_TRIAL, _float32(backward)),
-        Requirement("arguments unchanged", EVERY_TRIAL, _overwrites_dout(backward)),
+                    partial(_vectors_only, backward)),
+        Requirement("dz is a float64 array shaped like z", EVERY_TRIAL,
+                    partial(_float32, backward)),
+        Requirement("arguments unchanged", EVERY_TRIAL, partial(_overwrites_dout, backward)),
     ]
 
 
@@ -79,7 +78,7 @@ RELU_BACKWARD = Exercise(
                  "taken as 0. Arguments unchanged."),
     lesson=6, notebook="06_activations", arg_names=("z", "dout"), output_names=("dz",),
     reference=F.relu_backward, make_trials=_relu_trials,
-    numerical=numerical_backward(F.relu, 1),
+    numerical=partial(numerical_backward, F.relu, 1),
     requirements=[
         Requirement("the slope at z = 0 is 0", ("z with entries exactly 0",),
                     lambda z, dout: dout * (z >= 0)),
@@ -108,7 +107,7 @@ SIGMOID_BACKWARD = Exercise(
                  + ". Arguments unchanged."),
     lesson=6, notebook="06_activations", arg_names=("z", "dout"), output_names=("dz",),
     reference=F.sigmoid_backward, make_trials=_elementwise_trials,
-    numerical=numerical_backward(F.sigmoid, 1),
+    numerical=partial(numerical_backward, F.sigmoid, 1),
     requirements=[
         Requirement(_STABLE, ("large inputs",),
                     lambda z, dout: dout * np.exp(-z) / (1 + np.exp(-z)) ** 2),
@@ -138,7 +137,7 @@ TANH_BACKWARD = Exercise(
                  "a new float64 array shaped like z; " + _STABLE + ". Arguments unchanged."),
     lesson=6, notebook="06_activations", arg_names=("z", "dout"), output_names=("dz",),
     reference=F.tanh_backward, make_trials=_elementwise_trials,
-    numerical=numerical_backward(F.tanh, 1),
+    numerical=partial(numerical_backward, F.tanh, 1),
     requirements=[
         Requirement(_STABLE, ("large inputs",), lambda z, dout: dout / np.cosh(z) ** 2),
         *_elementwise_requirements(F.tanh_backward),
@@ -185,16 +184,14 @@ def _elu_trials(rng):
 
 def _elu_numerical(args):
     z, dout, *rest = args
-    return numerical_backward(lambda v: elu(v, *rest))((z, dout))
+    return numerical_backward(lambda v: elu(v, *rest), 1, (z, dout))
 
 
-def _elu_variant(slope_below, slope_above=lambda z, alpha: 1.0):
+def _elu_variant(slope_below, z, dout, alpha=1.0, *, slope_above=lambda z, alpha: 1.0):
     """A wrong elu_backward: dout times the given slopes for z <= 0 and z > 0."""
-    def variant(z, dout, alpha=1.0):
-        with np.errstate(over="ignore"):
-            below = slope_below(np.minimum(z, 0.0), alpha)
-        return dout * np.where(z > 0, slope_above(z, alpha), below)
-    return variant
+    with np.errstate(over="ignore"):
+        below = slope_below(np.minimum(z, 0.0), alpha)
+    return dout * np.where(z > 0, slope_above(z, alpha), below)
 
 
 ELU_BACKWARD = Exercise(
@@ -216,17 +213,17 @@ ELU_BACKWARD = Exercise(
     mistakes=[
         ("Your slope for z <= 0 is ELU(z) = alpha (exp(z) - 1), the activation itself: "
          "differentiate it (d/dz of exp(z) - 1 is exp(z)).",
-         _elu_variant(lambda z, alpha: alpha * np.expm1(z))),
+         partial(_elu_variant, lambda z, alpha: alpha * np.expm1(z))),
         ("Your slope for z <= 0 lacks the factor alpha: d/dz alpha (exp(z) - 1) = alpha exp(z).",
-         _elu_variant(lambda z, alpha: np.exp(z))),
+         partial(_elu_variant, lambda z, alpha: np.exp(z))),
         ("You used the slope of the negative side, alpha exp(z), for every z: for z > 0, ELU(z) "
          "= z and its slope is 1.",
-         _elu_variant(lambda z, alpha: alpha * np.exp(z),
-                      lambda z, alpha: alpha * np.exp(np.minimum(z, 700.0)))),
+         partial(_elu_variant, lambda z, alpha: alpha * np.exp(z),
+                 slope_above=lambda z, alpha: alpha * np.exp(np.minimum(z, 700.0)))),
         ("You returned the slope alone: multiply it by the upstream gradient dout.",
          lambda z, dout, alpha=1.0: elu_backward(z, np.ones_like(dout), alpha)),
         ("Your gradient is 0 for z <= 0, as for ReLU: ELU keeps a slope alpha exp(z) there.",
-         _elu_variant(lambda z, alpha: 0.0 * z)),
+         partial(_elu_variant, lambda z, alpha: 0.0 * z)),
         ("You swapped the two sides: the slope is 1 where z > 0 and alpha exp(z) where z <= 0.",
          lambda z, dout, alpha=1.0: dout * np.where(z > 0, alpha * np.exp(np.minimum(-z, 0.0)),
                                                     1.0)),
@@ -265,13 +262,11 @@ def gelu_backward(z, dout):
     return dout * slope
 
 
-def _gelu_variant(product_rule=True, chain=True, c=_GELU_C):
-    def variant(z, dout):
-        t = np.tanh(c * (z + _GELU_A * z ** 3))
-        inner = (1.0 + 3 * _GELU_A * z * z) if chain else 1.0
-        slope = 0.5 * (1.0 + t) + (0.5 * z * (1.0 - t * t) * c * inner if product_rule else 0.0)
-        return dout * slope
-    return variant
+def _gelu_variant(z, dout, *, product_rule=True, chain=True, c=_GELU_C):
+    t = np.tanh(c * (z + _GELU_A * z ** 3))
+    inner = (1.0 + 3 * _GELU_A * z * z) if chain else 1.0
+    slope = 0.5 * (1.0 + t) + (0.5 * z * (1.0 - t * t) * c * inner if product_rule else 0.0)
+    return dout * slope
 
 
 def _gelu_erf(z, dout):
@@ -291,7 +286,7 @@ GELU_BACKWARD = Exercise(
                  "|z| up to 1000. Arguments unchanged."),
     lesson=6, notebook="06_activations", arg_names=("z", "dout"), output_names=("dz",),
     reference=gelu_backward, make_trials=_elementwise_trials,
-    numerical=numerical_backward(gelu, 1),
+    numerical=partial(numerical_backward, gelu, 1),
     requirements=[
         Requirement("finite, with no warnings, for |z| up to 1000", ("large inputs",),
                     lambda z, dout: dout * (0.5 * (1.0 + np.tanh(_GELU_C * (z + _GELU_A * z ** 3)))
@@ -302,12 +297,12 @@ GELU_BACKWARD = Exercise(
     mistakes=[
         ("You differentiated only the tanh factor: gelu(z) = 0.5 z (1 + tanh(u)) is a "
          "PRODUCT of z and (1 + tanh(u)), so the product rule gives two terms.",
-         _gelu_variant(product_rule=False)),
+         partial(_gelu_variant, product_rule=False)),
         ("You left out the inner derivative du/dz = sqrt(2/pi) (1 + 3 * 0.044715 z^2) of "
          "u = sqrt(2/pi) (z + 0.044715 z^3): the chain rule multiplies by it.",
-         _gelu_variant(chain=False)),
+         partial(_gelu_variant, chain=False)),
         ("Your slope misses the factor sqrt(2/pi) of u = sqrt(2/pi) (z + 0.044715 z^3) "
-         "in the chain rule.", _gelu_variant(c=1.0)),
+         "in the chain rule.", partial(_gelu_variant, c=1.0)),
         ("You differentiated the exact GELU, z Phi(z) with the normal CDF Phi. This exercise's "
          "GELU is the tanh form: differentiate 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))).",
          _gelu_erf),

@@ -1,5 +1,7 @@
 """Lesson 7, softmax and cross-entropy: softmax_backward, mse_loss, softmax_cross_entropy."""
 
+from functools import partial
+
 import numpy as np
 
 from bplib import functional as F
@@ -70,7 +72,7 @@ SOFTMAX_BACKWARD = Exercise(
                  "warning, for logits of +-1000. Arguments unchanged."),
     lesson=7, notebook="07_softmax_cross_entropy", arg_names=("z", "dout"), output_names=("dz",),
     reference=F.softmax_backward, make_trials=_softmax_trials,
-    numerical=numerical_backward(F.softmax, 1),
+    numerical=partial(numerical_backward, F.softmax, 1),
     requirements=[
         Requirement("finite, with no overflow warning, for logits of +-1000",
                     ("logits of +-1000",),
@@ -105,7 +107,7 @@ MSE_LOSS = Exercise(
                  "dy_pred = dL/dy_pred, a float64 array shaped like y_pred. Arguments unchanged."),
     lesson=7, notebook="07_softmax_cross_entropy", arg_names=("y_pred", "y_true"),
     output_names=("loss", "dy_pred"), reference=F.mse_loss, make_trials=_mse_trials,
-    numerical=numerical_loss(lambda p, t: F.mse_loss(p, t)[0]),
+    numerical=partial(numerical_loss, lambda p, t: F.mse_loss(p, t)[0]),
     requirements=[
         Requirement("the mean runs over all elements", ("y of shape (5, 3)", "batch size 1",
                                                         "y of shape (2, 7)"),
@@ -156,7 +158,8 @@ SOFTMAX_CROSS_ENTROPY = Exercise(
                  "unchanged."),
     lesson=7, notebook="07_softmax_cross_entropy", arg_names=("logits", "y"),
     output_names=("loss", "dlogits"), reference=F.softmax_cross_entropy,
-    make_trials=_ce_trials, numerical=numerical_loss(
+    make_trials=_ce_trials, numerical=partial(
+        numerical_loss,
         lambda z, y: F.softmax_cross_entropy(z, y)[0]),
     requirements=[
         Requirement("finite and correct, with no warnings, for logits of +-1000",

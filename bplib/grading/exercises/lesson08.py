@@ -1,5 +1,7 @@
 """Lesson 8, a binary classifier: binary_cross_entropy, sigmoid_net_backprop."""
 
+from functools import partial
+
 import numpy as np
 
 from bplib import functional as F
@@ -34,19 +36,18 @@ def _sigmoid_net_init(rng, d, h):
             "W2": rng.standard_normal(h), "b2": float(rng.standard_normal())}
 
 
-def _sigmoid_net_variant(hidden_grad=F.sigmoid_backward, scale=1.0, loss_scale=None):
+def _sigmoid_net_variant(X, y, params, *, hidden_grad=F.sigmoid_backward, scale=1.0,
+                         loss_scale=None):
     """A wrong sigmoid_net_backprop, like _mlp_variant."""
-    def variant(X, y, params):
-        W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
-        Z1 = X @ W1 + b1
-        H = F.sigmoid(Z1)
-        loss, dz2 = F.binary_cross_entropy_with_logits(H @ W2 + b2, y)
-        factor, loss_factor = scales(X, scale, loss_scale)
-        dz2 = dz2 * factor
-        dZ1 = hidden_grad(Z1, np.outer(dz2, W2))
-        return loss * loss_factor, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0),
-                              "W2": H.T @ dz2, "b2": float(dz2.sum())}
-    return variant
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    Z1 = X @ W1 + b1
+    H = F.sigmoid(Z1)
+    loss, dz2 = F.binary_cross_entropy_with_logits(H @ W2 + b2, y)
+    factor, loss_factor = scales(X, scale, loss_scale)
+    dz2 = dz2 * factor
+    dZ1 = hidden_grad(Z1, np.outer(dz2, W2))
+    return loss * loss_factor, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0),
+                          "W2": H.T @ dz2, "b2": float(dz2.sum())}
 
 
 def _bce_unclipped(p, y):
@@ -67,7 +68,7 @@ BINARY_CROSS_ENTROPY = Exercise(
                  "Arguments unchanged."),
     lesson=8, notebook="08_binary_classifier", arg_names=("p", "y"), output_names=("loss", "dp"),
     reference=F.binary_cross_entropy, make_trials=_bce_trials,
-    numerical=numerical_loss(_bce_loss),
+    numerical=partial(numerical_loss, _bce_loss),
     requirements=[
         Requirement("p is clipped to [1e-12, 1 - 1e-12]: finite for p exactly 0 or 1",
                     ("p exactly 0 and 1",), _bce_unclipped),
@@ -123,7 +124,7 @@ SIGMOID_NET_BACKPROP = Exercise(
     lesson=8, notebook="08_binary_classifier", arg_names=("X", "y", "params"),
     output_names=("loss", "grads"), reference=models.sigmoid_net_backprop,
     make_trials=lambda rng: network_trials(rng, _sigmoid_net_init, 2),
-    numerical=numerical_network(models.sigmoid_net_backprop),
+    numerical=partial(numerical_network, models.sigmoid_net_backprop),
     requirements=[
         Requirement("grads has params' keys and shapes, b2 a float", EVERY_TRIAL,
                     _signet_b2_array),
@@ -133,17 +134,18 @@ SIGMOID_NET_BACKPROP = Exercise(
     mistakes=[
         ("grads of W1 and b1 ignore the hidden sigmoid: multiply dH by s * (1 - s) with "
          "s = sigmoid(Z1) (the activation's derivative is missing).",
-         _sigmoid_net_variant(hidden_grad=lambda z, dout: dout)),
+         partial(_sigmoid_net_variant, hidden_grad=lambda z, dout: dout)),
         ("You applied the sigmoid's slope to its output H instead of its input Z1: "
          "s * (1 - s) with s = sigmoid(Z1) is H * (1 - H).",
-         _sigmoid_net_variant(hidden_grad=lambda z, dout: F.sigmoid_backward(F.sigmoid(z), dout))),
+         partial(_sigmoid_net_variant,
+                 hidden_grad=lambda z, dout: F.sigmoid_backward(F.sigmoid(z), dout))),
         ("You used H * (1 - H) evaluated at Z1, i.e. Z1 * (1 - Z1): the slope must be "
          "computed from the sigmoid's output H = sigmoid(Z1).",
-         _sigmoid_net_variant(hidden_grad=lambda z, dout: z * (1 - z) * dout)),
+         partial(_sigmoid_net_variant, hidden_grad=lambda z, dout: z * (1 - z) * dout)),
         ("Your loss and gradients are N times too large: the loss is a mean, so "
-         "dL/dz2 = (p - y) / N.", _sigmoid_net_variant(scale="N")),
+         "dL/dz2 = (p - y) / N.", partial(_sigmoid_net_variant, scale="N")),
         ("Your loss is right but your gradients are N times too large: the loss is a mean, "
          "so dL/dz2 = (p - y) / N carries the 1/N too.",
-         _sigmoid_net_variant(scale="N", loss_scale=1.0)),
-        ("Your gradients have the wrong sign.", _sigmoid_net_variant(scale=-1.0)),
+         partial(_sigmoid_net_variant, scale="N", loss_scale=1.0)),
+        ("Your gradients have the wrong sign.", partial(_sigmoid_net_variant, scale=-1.0)),
     ])

@@ -1,5 +1,7 @@
 """Lesson 9, a multi-class network: mlp_backprop and SGD with momentum."""
 
+from functools import partial
+
 import numpy as np
 
 from bplib import functional as F
@@ -13,26 +15,25 @@ def _random_mlp_params(rng, d, h, c=5):
             "W2": rng.standard_normal((h, c)), "b2": rng.standard_normal(c) * 0.5}
 
 
-def _mlp_variant(relu_grad=F.relu_backward, scale=1.0, loss_scale=None, db1_keepdims=False):
+def _mlp_variant(X, y, params, *, relu_grad=F.relu_backward, scale=1.0, loss_scale=None,
+                 db1_keepdims=False):
     """A wrong mlp_backprop: the reference with one step replaced.
 
     scale multiplies dlogits ("N" stands for the batch size); loss_scale
     multiplies the loss (by default the same factor); db1_keepdims returns
     db1 of shape (1, H).
     """
-    def variant(X, y, params):
-        W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
-        Z1 = X @ W1 + b1
-        H = F.relu(Z1)
-        loss, dZ2 = F.softmax_cross_entropy(H @ W2 + b2, y)
-        factor, loss_factor = scales(X, scale, loss_scale)
-        dZ2 = dZ2 * factor
-        dH, dW2, db2 = F.dense_backward(H, W2, b2, dZ2)
-        _, dW1, db1 = F.dense_backward(X, W1, b1, relu_grad(Z1, dH))
-        if db1_keepdims:
-            db1 = db1[None, :]
-        return loss * loss_factor, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-    return variant
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    Z1 = X @ W1 + b1
+    H = F.relu(Z1)
+    loss, dZ2 = F.softmax_cross_entropy(H @ W2 + b2, y)
+    factor, loss_factor = scales(X, scale, loss_scale)
+    dZ2 = dZ2 * factor
+    dH, dW2, db2 = F.dense_backward(H, W2, b2, dZ2)
+    _, dW1, db1 = F.dense_backward(X, W1, b1, relu_grad(Z1, dH))
+    if db1_keepdims:
+        db1 = db1[None, :]
+    return loss * loss_factor, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
 def _mlp_steps_params(X, y, params):
@@ -52,25 +53,25 @@ MLP_BACKPROP = Exercise(
     lesson=9, notebook="09_multiclass_network", arg_names=("X", "y", "params"),
     output_names=("loss", "grads"), reference=models.mlp_backprop,
     make_trials=lambda rng: network_trials(rng, _random_mlp_params, 5),
-    numerical=numerical_network(models.mlp_backprop),
+    numerical=partial(numerical_network, models.mlp_backprop),
     requirements=[
         Requirement("a batch of one sample, N = 1", ("batch size 1",),
                     lambda X, y, params: models.mlp_backprop(X.squeeze(), y, params)),
         Requirement("grads has params' keys and shapes", EVERY_TRIAL,
-                    _mlp_variant(db1_keepdims=True)),
+                    partial(_mlp_variant, db1_keepdims=True)),
         Requirement("params unchanged", EVERY_TRIAL, _mlp_steps_params),
     ],
     shapes="X (N, D), W1 (D, H), b1 (H,), W2 (H, C), b2 (C,), y (N,)",
     mistakes=[
         ("grads of W1 and b1 ignore the ReLU: multiply dH by its slope (Z1 > 0) before the "
          "first layer's backward (the activation's derivative is missing).",
-         _mlp_variant(relu_grad=lambda z, dout: dout)),
+         partial(_mlp_variant, relu_grad=lambda z, dout: dout)),
         ("Your loss and gradients are N times too large: the loss is a mean, so "
-         "dlogits = (softmax - onehot) / N.", _mlp_variant(scale="N")),
+         "dlogits = (softmax - onehot) / N.", partial(_mlp_variant, scale="N")),
         ("Your loss is right but your gradients are N times too large: the loss is a mean, "
          "so dlogits = (softmax - onehot) / N carries the 1/N too.",
-         _mlp_variant(scale="N", loss_scale=1.0)),
-        ("Your gradients have the wrong sign.", _mlp_variant(scale=-1.0)),
+         partial(_mlp_variant, scale="N", loss_scale=1.0)),
+        ("Your gradients have the wrong sign.", partial(_mlp_variant, scale=-1.0)),
     ])
 
 
@@ -106,12 +107,13 @@ def _momentum_trials(rng):
     return trials
 
 
-def _momentum_variant(velocity_rule, position_rule=lambda p, v_old, v_new: p + v_new):
-    def variant(params, grads, velocity, lr, mu):
-        new_velocity = {k: velocity_rule(velocity[k], grads[k], lr, mu) for k in params}
-        return ({k: position_rule(params[k], velocity[k], new_velocity[k]) for k in params},
-                new_velocity)
-    return variant
+def _momentum_variant(velocity_rule, params, grads, velocity, lr, mu, *,
+                      position_rule=lambda p, v_old, v_new: p + v_new):
+    """A wrong sgd_momentum_step: the new velocity by ``velocity_rule(v, g, lr, mu)``,
+    the new params by ``position_rule(p, v_old, v_new)``."""
+    new_velocity = {k: velocity_rule(velocity[k], grads[k], lr, mu) for k in params}
+    return ({k: position_rule(params[k], velocity[k], new_velocity[k]) for k in params},
+            new_velocity)
 
 
 def _momentum_in_place(params, grads, velocity, lr, mu):
@@ -143,16 +145,16 @@ SGD_MOMENTUM_STEP = Exercise(
     ],
     mistakes=[
         ("You moved params with the OLD velocity: p' = p + v' uses the velocity you just "
-         "computed.", _momentum_variant(lambda v, g, lr, mu: mu * v - lr * g,
-                                        lambda p, v_old, v_new: p + v_old)),
+         "computed.", partial(_momentum_variant, lambda v, g, lr, mu: mu * v - lr * g,
+                              position_rule=lambda p, v_old, v_new: p + v_old)),
         ("Your step has the wrong sign: v' = mu v - lr g moves downhill, against the gradient.",
-         _momentum_variant(lambda v, g, lr, mu: mu * v + lr * g)),
+         partial(_momentum_variant, lambda v, g, lr, mu: mu * v + lr * g)),
         ("Your velocity ignores the learning rate: v' = mu v - lr g.",
-         _momentum_variant(lambda v, g, lr, mu: mu * v - g)),
+         partial(_momentum_variant, lambda v, g, lr, mu: mu * v - g)),
         ("Your velocity forgets the old velocity: v' = mu v - lr g keeps mu times the last one.",
-         _momentum_variant(lambda v, g, lr, mu: -lr * g)),
+         partial(_momentum_variant, lambda v, g, lr, mu: -lr * g)),
         ("You multiplied the gradient by mu as well: v' = mu v - lr g.",
-         _momentum_variant(lambda v, g, lr, mu: mu * (v - lr * g))),
+         partial(_momentum_variant, lambda v, g, lr, mu: mu * (v - lr * g))),
         ("You returned (new_velocity, new_params): the parameters come first.",
          lambda *args: sgd_momentum_step(*args)[::-1]),
     ],

@@ -1,6 +1,8 @@
 """Lesson 10, the four equations and deep networks: deep_backprop, and the
 batch-normalisation challenge, batchnorm_backward."""
 
+from functools import partial
+
 import numpy as np
 
 from bplib import functional as F
@@ -93,7 +95,7 @@ def _deep_numerical(args):
     return _deep_loss(X, y, params), _as_pairs(grads)
 
 
-def _deep_variant(relu_last=False, scale=1.0, reverse=False, db_keepdims=False,
+def _deep_variant(X, y, params, *, relu_last=False, scale=1.0, reverse=False, db_keepdims=False,
                   hidden_always=False):
     """A wrong deep_backprop: the reference with one step changed.
 
@@ -101,26 +103,24 @@ def _deep_variant(relu_last=False, scale=1.0, reverse=False, db_keepdims=False,
     reverse: grads in backward order; db_keepdims: db of shape (1, D_l);
     hidden_always: a ReLU after layer 1 even when L = 1.
     """
-    def variant(X, y, params):
-        L = len(params)
-        A, cache = X, []
-        for l, (W, b) in enumerate(params):
-            Z = A @ W + b
-            cache.append((A, Z))
-            relu = l < L - 1 or relu_last or (hidden_always and l == 0)
-            A = F.relu(Z) if relu else Z
-        loss, dZ = F.softmax_cross_entropy(A, y)
-        dZ = dZ * scale
-        grads = []
-        for l in reversed(range(L)):
-            A_prev, Z = cache[l]
-            if l < L - 1 or relu_last or (hidden_always and l == 0):
-                dZ = dZ * (Z > 0)
-            db = dZ.sum(axis=0, keepdims=db_keepdims)
-            grads.append((A_prev.T @ dZ, db))
-            dZ = dZ @ params[l][0].T
-        return loss, (grads if reverse else grads[::-1])
-    return variant
+    L = len(params)
+    A, cache = X, []
+    for l, (W, b) in enumerate(params):
+        Z = A @ W + b
+        cache.append((A, Z))
+        relu = l < L - 1 or relu_last or (hidden_always and l == 0)
+        A = F.relu(Z) if relu else Z
+    loss, dZ = F.softmax_cross_entropy(A, y)
+    dZ = dZ * scale
+    grads = []
+    for l in reversed(range(L)):
+        A_prev, Z = cache[l]
+        if l < L - 1 or relu_last or (hidden_always and l == 0):
+            dZ = dZ * (Z > 0)
+        db = dZ.sum(axis=0, keepdims=db_keepdims)
+        grads.append((A_prev.T @ dZ, db))
+        dZ = dZ @ params[l][0].T
+    return loss, (grads if reverse else grads[::-1])
 
 
 def _deep_naive_softmax(X, y, params):
@@ -156,10 +156,10 @@ DEEP_BACKPROP = Exercise(
     numerical=_deep_numerical,
     requirements=[
         Requirement("L = 1 too: no ReLU when the only layer is the last",
-                    ("L=1",), _deep_variant(hidden_always=True)),
+                    ("L=1",), partial(_deep_variant, hidden_always=True)),
         Requirement("grads in the order of params",
                     ("L=2", "L=4", "batch size 1", "logits of +-1000"),
-                    _deep_variant(reverse=True)),
+                    partial(_deep_variant, reverse=True)),
         Requirement("finite and correct, with no warnings, for logits of +-1000",
                     ("logits of +-1000",), _deep_naive_softmax),
         Requirement("a batch of one sample, N = 1", ("batch size 1",),
@@ -175,22 +175,23 @@ DEEP_BACKPROP = Exercise(
     mistakes=[
         ("Your grads are in backward order, last layer first: the list you build while going "
          "backward must be reversed (or filled by index) so that grads[l] goes with params[l].",
-         _deep_variant(reverse=True)),
+         partial(_deep_variant, reverse=True)),
         # (ReLU after the only layer of L = 1 gives the same outputs as this one.)
         ("You applied ReLU after the last layer too: the last layer's output Z_L goes "
          "straight into the softmax. With a single layer (L = 1) there is no hidden layer "
-         "and no ReLU at all: the only layer is the last.", _deep_variant(relu_last=True)),
+         "and no ReLU at all: the only layer is the last.",
+         partial(_deep_variant, relu_last=True)),
         ("Your loss and gradients are N times too large: the loss is a mean over the batch, "
          "so dZ_L = (softmax - onehot) / N.",
          lambda X, y, params: (len(X) * deep_backprop(X, y, params)[0],
-                               _deep_variant(scale=len(X))(X, y, params)[1])),
+                               _deep_variant(X, y, params, scale=len(X))[1])),
         ("Your loss is right but your gradients are N times too large: dZ_L = "
          "(softmax - onehot) / N carries the 1/N of the mean.",
          lambda X, y, params: (deep_backprop(X, y, params)[0],
-                               _deep_variant(scale=len(X))(X, y, params)[1])),
+                               _deep_variant(X, y, params, scale=len(X))[1])),
         ("Each db has shape (1, D_l): sum dZ over the batch with dZ.sum(axis=0), without "
-         "keepdims.", _deep_variant(db_keepdims=True)),
-        ("Your gradients have the wrong sign.", _deep_variant(scale=-1.0)),
+         "keepdims.", partial(_deep_variant, db_keepdims=True)),
+        ("Your gradients have the wrong sign.", partial(_deep_variant, scale=-1.0)),
     ],
     shapes="X (N, D_0), W_l (D_{l-1}, D_l), b_l (D_l,), y (N,)",
     debug_hint=("Test L = 1 first (a single softmax layer: dW = X.T @ dZ), then L = 2; "
@@ -245,26 +246,24 @@ def _batchnorm_trials(rng):
 
 def _batchnorm_numerical(args):
     x, gamma, beta, dout, *rest = args
-    return numerical_backward(lambda *a: batchnorm_forward(*a, *rest), 3)((x, gamma, beta, dout))
+    return numerical_backward(lambda *a: batchnorm_forward(*a, *rest), 3, (x, gamma, beta, dout))
 
 
-def _batchnorm_variant(mean_path=True, var_path=True, eps_outside=False, ddof=0, dgamma_xhat=True,
-                       use_eps=True):
-    def variant(x, gamma, beta, dout, eps=1e-5):
-        eps = eps if use_eps else 1e-5
-        mean = x.mean(axis=0)
-        std = np.sqrt(x.var(axis=0, ddof=ddof) + (0.0 if eps_outside else eps))
-        std = std + eps if eps_outside else std
-        xhat = (x - mean) / std
-        dxhat = dout * gamma
-        dx = dxhat.copy()
-        if mean_path:
-            dx = dx - dxhat.mean(axis=0)
-        if var_path:
-            dx = dx - xhat * (dxhat * xhat).mean(axis=0)
-        dgamma = (dout * xhat).sum(axis=0) if dgamma_xhat else dout.sum(axis=0)
-        return dx / std, dgamma, dout.sum(axis=0)
-    return variant
+def _batchnorm_variant(x, gamma, beta, dout, eps=1e-5, *, mean_path=True, var_path=True,
+                       eps_outside=False, ddof=0, dgamma_xhat=True, use_eps=True):
+    eps = eps if use_eps else 1e-5
+    mean = x.mean(axis=0)
+    std = np.sqrt(x.var(axis=0, ddof=ddof) + (0.0 if eps_outside else eps))
+    std = std + eps if eps_outside else std
+    xhat = (x - mean) / std
+    dxhat = dout * gamma
+    dx = dxhat.copy()
+    if mean_path:
+        dx = dx - dxhat.mean(axis=0)
+    if var_path:
+        dx = dx - xhat * (dxhat * xhat).mean(axis=0)
+    dgamma = (dout * xhat).sum(axis=0) if dgamma_xhat else dout.sum(axis=0)
+    return dx / std, dgamma, dout.sum(axis=0)
 
 
 def _batchnorm_centres_x_in_place(x, gamma, beta, dout, eps=1e-5):
@@ -286,28 +285,29 @@ BATCHNORM_BACKWARD = Exercise(
     reference=batchnorm_backward, make_trials=_batchnorm_trials, numerical=_batchnorm_numerical,
     requirements=[
         Requirement("eps is added to the variance (default 1e-5)", ("eps=0.1",),
-                    _batchnorm_variant(use_eps=False)),
+                    partial(_batchnorm_variant, use_eps=False)),
         Requirement("xhat = (x - mean) / sqrt(var + eps), eps inside the root",
-                    EVERY_TRIAL, _batchnorm_variant(eps_outside=True)),
+                    EVERY_TRIAL, partial(_batchnorm_variant, eps_outside=True)),
         Requirement("the biased variance (divided by N)", EVERY_TRIAL,
-                    _batchnorm_variant(ddof=1)),
+                    partial(_batchnorm_variant, ddof=1)),
         Requirement("arguments unchanged", EVERY_TRIAL, _batchnorm_centres_x_in_place),
     ],
     mistakes=[
         ("Your dx treats the mean and the variance as constants: both depend on every x in "
          "the batch, so dx gets two more terms, one through the mean and one through the "
-         "variance.", _batchnorm_variant(mean_path=False, var_path=False)),
+         "variance.", partial(_batchnorm_variant, mean_path=False, var_path=False)),
         ("Your dx misses the path through the variance: var depends on x, which adds a term "
          "proportional to xhat (dxhat * xhat averaged over the batch).",
-         _batchnorm_variant(var_path=False)),
+         partial(_batchnorm_variant, var_path=False)),
         ("Your dx misses the path through the mean: mean depends on every x, which subtracts "
-         "the batch average of dxhat.", _batchnorm_variant(mean_path=False)),
+         "the batch average of dxhat.", partial(_batchnorm_variant, mean_path=False)),
         ("You used the unbiased variance (ddof=1, dividing by N - 1): training-mode batch "
-         "normalisation divides by N (np.var's default).", _batchnorm_variant(ddof=1)),
+         "normalisation divides by N (np.var's default).", partial(_batchnorm_variant, ddof=1)),
         ("dgamma is dout summed over the batch, like dbeta: out = gamma xhat + beta, so "
-         "dgamma = sum over the batch of dout * xhat.", _batchnorm_variant(dgamma_xhat=False)),
+         "dgamma = sum over the batch of dout * xhat.",
+         partial(_batchnorm_variant, dgamma_xhat=False)),
         ("You added eps outside the square root: xhat = (x - mean) / sqrt(var + eps).",
-         _batchnorm_variant(eps_outside=True)),
+         partial(_batchnorm_variant, eps_outside=True)),
     ],
     shapes="x (N, D), gamma (D,), beta (D,), dout (N, D)",
     debug_hint=("Draw the graph x -> mean -> x - mean -> var -> 1/sqrt(var + eps) -> xhat -> "
