@@ -128,6 +128,21 @@ def ng_half_steps_over_2h(f, x, h=1e-5):
     return grad
 
 
+def ng_perturbs_flattened_copy(f, x, h=1e-5):
+    # flatten() copies: the perturbations land in flat, and f only ever sees x.
+    flat = x.flatten()
+    grad = np.zeros(flat.size)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        fp = f(x)
+        flat[i] = old - h
+        fm = f(x)
+        flat[i] = old
+        grad[i] = (fp - fm) / (2 * h)
+    return grad.reshape(np.shape(x))
+
+
 # ==========================================================================
 # neuron_backward(x, w, b, dy) -> (dx, dw, db)
 # ==========================================================================
@@ -302,6 +317,16 @@ def sigmoid_wrong_sign(z, dout):
     return dout * s * (s - 1)
 
 
+def sigmoid_returns_dout(z, dout):
+    dz = dout.copy()  # s * (1 - s) never applied
+    return dz
+
+
+def sigmoid_slope_only(z, dout):
+    s = _stable_sigmoid(z)
+    return s * (1 - s)
+
+
 # ==========================================================================
 # tanh_backward(z, dout)
 # ==========================================================================
@@ -347,6 +372,15 @@ def tanh_1d_math_loop(z, dout):
 def tanh_in_place(z, dout):
     dout *= 1 - np.tanh(z) ** 2
     return dout
+
+
+def tanh_returns_dout(z, dout):
+    return np.array(dout, dtype=float)
+
+
+def tanh_slope_only(z, dout):
+    t = np.tanh(z)
+    return 1 - t ** 2
 
 
 # ==========================================================================
@@ -590,6 +624,19 @@ def bce_sum_not_mean(p, y):
     return loss, (p - y) / (p * (1 - p))
 
 
+def bce_divides_by_rows(p, y):
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    loss = -np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))
+    return loss, (q - y) / (q * (1 - q)) / len(q)
+
+
+def bce_clips_at_1e_7(p, y):
+    eps = 1e-7
+    q = np.clip(p, eps, 1 - eps)
+    loss = -np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))
+    return loss, (q - y) / (q * (1 - q)) / q.size
+
+
 # ==========================================================================
 # softmax_cross_entropy(logits, y) -> (loss, dlogits)
 # ==========================================================================
@@ -677,6 +724,15 @@ def ce_shifts_logits_in_place(logits, y):
     grad = np.exp(log_p)
     grad[np.arange(n), y] -= 1
     return -log_p[np.arange(n), y].mean(), grad / n
+
+
+def ce_clips_probabilities(logits, y):
+    n = len(logits)
+    p = _softmax_rows(logits)
+    loss = -np.mean(np.log(np.clip(p[np.arange(n), y], 1e-7, 1.0)))  # avoids log(0)
+    grad = p.copy()
+    grad[np.arange(n), y] -= 1
+    return loss, grad / n
 
 
 # ==========================================================================
@@ -801,6 +857,20 @@ def mlp_wrong_keys(X, y, params):
     return loss, {"d" + key: value for key, value in grads.items()}
 
 
+def mlp_grads_not_over_N(X, y, params):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    n = X.shape[0]
+    Z1 = X @ W1 + b1
+    H = np.maximum(Z1, 0)
+    log_p = _log_softmax_rows(H @ W2 + b2)
+    loss = -log_p[np.arange(n), y].mean()
+    dZ2 = np.exp(log_p)
+    dZ2[np.arange(n), y] -= 1  # the mean's 1/n stops at the loss
+    dZ1 = (dZ2 @ W2.T) * (Z1 > 0)
+    return loss, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": H.T @ dZ2,
+                  "b2": dZ2.sum(axis=0)}
+
+
 # ==========================================================================
 # sigmoid_net_backprop(X, y, params) -> (loss, grads)
 # ==========================================================================
@@ -907,6 +977,18 @@ def signet_updates_W1(X, y, params):
     loss, grads = signet_from_logits(X, y, params)
     params["W1"] -= 0.5 * grads["W1"]
     return loss, grads
+
+
+def signet_grads_not_over_N(X, y, params):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    Z1 = X @ W1 + b1
+    H = _stable_sigmoid(Z1)
+    z2 = H @ W2 + b2
+    loss = np.mean(np.maximum(z2, 0) - y * z2 + np.log1p(np.exp(-np.abs(z2))))
+    dz2 = _stable_sigmoid(z2) - y  # the mean's 1/n stops at the loss
+    dZ1 = np.outer(dz2, W2) * H * (1 - H)
+    return loss, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": H.T @ dz2,
+                  "b2": float(np.sum(dz2))}
 
 
 # ==========================================================================
@@ -1063,6 +1145,27 @@ def tiny_updates_params(x, y_true, params):
     return loss, grads
 
 
+def tiny_no_output_derivative(x, y_true, params):
+    h, y = _tiny_forward(x, params)
+    delta2 = (y - y_true) / len(x)
+    delta1 = delta2 * params["w2"] * h * (1 - h)
+    return np.mean(0.5 * (y - y_true) ** 2), _tiny_grads(x, h, delta2, delta1)
+
+
+def tiny_delta1_without_w2(x, y_true, params):
+    h, y = _tiny_forward(x, params)
+    delta2 = (y - y_true) * y * (1 - y) / len(x)
+    delta1 = delta2 * h * (1 - h)
+    return np.mean(0.5 * (y - y_true) ** 2), _tiny_grads(x, h, delta2, delta1)
+
+
+def tiny_grads_not_over_N(x, y_true, params):
+    h, y = _tiny_forward(x, params)
+    loss = np.mean(0.5 * (y - y_true) ** 2)
+    delta2 = (y - y_true) * y * (1 - y)  # the mean's 1/N stops at the loss
+    return loss, _tiny_grads(x, h, delta2, delta2 * params["w2"] * h * (1 - h))
+
+
 # ==========================================================================
 # relative_error(a, b) -> error
 # ==========================================================================
@@ -1174,6 +1277,7 @@ BUGGY = {
         ("divides_by_h", ng_divides_by_h, "twice too large"),
         ("flipped_difference", ng_flipped_difference, "wrong sign"),
         ("half_steps", ng_half_steps_over_2h, "half the right size"),
+        ("perturbs_flattened_copy", ng_perturbs_flattened_copy, "all zeros"),
     ],
     "neuron_backward": [
         ("no_relu", neuron_no_relu, "not zero when the neuron is off"),
@@ -1199,6 +1303,8 @@ BUGGY = {
         ("in_place", sigmoid_in_place, "in place"),
         ("one_dimensional_loop", sigmoid_1d_math_loop, "one-dimensional"),
         ("wrong_sign", sigmoid_wrong_sign, "wrong sign"),
+        ("returns_dout_unchanged", sigmoid_returns_dout, "returned dout unchanged"),
+        ("slope_only", sigmoid_slope_only, "slope alone"),
     ],
     "tanh_backward": [
         ("output_slope_on_input", tanh_slope_of_output_on_input, "OUTPUT"),
@@ -1207,6 +1313,8 @@ BUGGY = {
         ("cosh_overflow", tanh_sech_squared_cosh, "overflow"),
         ("one_dimensional_loop", tanh_1d_math_loop, "one-dimensional"),
         ("in_place", tanh_in_place, "in place"),
+        ("returns_dout_unchanged", tanh_returns_dout, "returned dout unchanged"),
+        ("slope_only", tanh_slope_only, "slope alone"),
     ],
     "softmax_backward": [
         ("diagonal_only", softmax_diagonal_only, "only the diagonal"),
@@ -1242,6 +1350,8 @@ BUGGY = {
         ("wrong_sign", bce_wrong_sign, "wrong sign"),
         ("only_first_term", bce_only_first_term, "(1 - y) log(1 - p) term"),
         ("sum_not_mean", bce_sum_not_mean, "sum, not a mean"),
+        ("divides_by_rows", bce_divides_by_rows, "ALL elements"),
+        ("clips_at_1e_7", bce_clips_at_1e_7, "clipped p to [1e-7"),
     ],
     "softmax_cross_entropy": [
         ("missing_1_over_N", ce_no_mean_in_grad, "1/N"),
@@ -1251,6 +1361,7 @@ BUGGY = {
         ("naive_exp_overflow", ce_naive_exp, "overflow"),
         ("log_of_softmax", ce_log_of_softmax, "logsumexp"),
         ("shifts_logits_in_place", ce_shifts_logits_in_place, "in place"),
+        ("clips_probabilities", ce_clips_probabilities, "clipped the probabilities at 1e-7"),
     ],
     "mlp_backprop": [
         ("no_relu_derivative", mlp_no_relu_derivative, "derivative is missing"),
@@ -1260,6 +1371,7 @@ BUGGY = {
         ("b1_keepdims", mlp_b1_keepdims, "keepdims"),
         ("updates_params_in_place", mlp_updates_params, "in place"),
         ("wrong_keys", mlp_wrong_keys, "missing ['W1', 'W2', 'b1', 'b2']"),
+        ("grads_not_over_N", mlp_grads_not_over_N, "loss is right but your gradients"),
     ],
     "sigmoid_net_backprop": [
         ("no_hidden_derivative", signet_no_hidden_derivative, "derivative is missing"),
@@ -1269,6 +1381,7 @@ BUGGY = {
         ("wrong_sign", signet_wrong_sign, "wrong sign"),
         ("b1_keepdims", signet_b1_keepdims, "keepdims"),
         ("updates_W1_in_place", signet_updates_W1, "in place"),
+        ("grads_not_over_N", signet_grads_not_over_N, "loss is right but your gradients"),
     ],
     "tiny_net_backprop": [
         ("no_hidden_derivative", tiny_no_hidden_derivative, "h * (1 - h) is missing"),
@@ -1283,6 +1396,10 @@ BUGGY = {
         ("dw1_without_w2", tiny_dw1_without_w2, "missing the factor w2"),
         ("per_sample_grads", tiny_per_sample_grads, "single number"),
         ("updates_params_in_place", tiny_updates_params, "in place"),
+        ("no_output_derivative", tiny_no_output_derivative, "ignore the output sigmoid"),
+        ("delta1_without_w2", tiny_delta1_without_w2, "dL/dw1 and dL/db1 are missing"),
+        ("grads_not_over_N", tiny_grads_not_over_N, "loss is right but your gradients are N "
+         "times too large"),
     ],
     "relative_error": [
         ("elementwise_ratio", relerr_elementwise, "entry by entry"),
@@ -1669,6 +1786,25 @@ class DenseUpdatesW(DenseCS231n):
         return dX
 
 
+class DenseDXTransposed(DenseCS231n):
+    def backward(self, dZ):
+        super().backward(dZ)
+        return self.W @ dZ.T
+
+
+class DenseDbKeepdims(DenseCS231n):
+    def backward(self, dZ):
+        dX = super().backward(dZ)
+        self.db = dZ.sum(axis=0, keepdims=True)
+        return dX
+
+
+class DenseNoBias(DenseCS231n):
+    def forward(self, X):
+        self.cache = (X, self.W, self.b)
+        return X @ self.W
+
+
 # --- elu_backward -----------------------------------------------------------
 
 def elu_where_minimum(z, dout, alpha=1.0):
@@ -1702,6 +1838,24 @@ def elu_slope_is_activation(z, dout, alpha=1.0):
 
 def elu_relu_like(z, dout, alpha=1.0):
     return dout * (z > 0)
+
+
+def elu_exp_everywhere(z, dout, alpha=1.0):
+    return dout * alpha * np.exp(z)
+
+
+def elu_slope_only(z, dout, alpha=1.0):
+    return np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0)))
+
+
+def elu_sides_swapped(z, dout, alpha=1.0):
+    slope = np.ones_like(z)
+    slope[z > 0] = alpha * np.exp(z[z > 0])  # the two sides swapped
+    return dout * slope
+
+
+def elu_wrong_sign(z, dout, alpha=1.0):
+    return -dout * np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0)))
 
 
 # --- gelu_backward ------------------------------------------------------------
@@ -1750,6 +1904,28 @@ def gelu_exact_erf(z, dout):
     return dout * (Phi + z * phi)
 
 
+def gelu_without_sqrt_2_over_pi(z, dout):
+    u = z + 0.044715 * z ** 3  # the constant sqrt(2/pi) of u left out
+    t = np.tanh(u)
+    return dout * (0.5 * (1 + t) + 0.5 * z * (1 - t ** 2) * (1 + 3 * 0.044715 * z ** 2))
+
+
+def gelu_value_times_dout(z, dout):
+    return dout * 0.5 * z * (1 + np.tanh(C_GELU * (z + 0.044715 * z ** 3)))
+
+
+def gelu_slope_only(z, dout):
+    u = C_GELU * (z + 0.044715 * z ** 3)
+    t = np.tanh(u)
+    return 0.5 * (1 + t) + 0.5 * z * (1 - t ** 2) * C_GELU * (1 + 3 * 0.044715 * z ** 2)
+
+
+def gelu_wrong_sign(z, dout):
+    t = np.tanh(C_GELU * (z + 0.044715 * z ** 3))
+    du = C_GELU * (1 + 3 * 0.044715 * z ** 2)
+    return -dout * (0.5 * (1 + t) + 0.5 * z * (1 - t ** 2) * du)
+
+
 # --- sgd_momentum_step --------------------------------------------------------
 
 def momentum_comprehension(params, grads, velocity, lr, mu):
@@ -1789,6 +1965,21 @@ def momentum_plus_gradient(params, grads, velocity, lr, mu):
 def momentum_swapped_outputs(params, grads, velocity, lr, mu):
     v = {k: mu * velocity[k] - lr * grads[k] for k in params}
     return v, {k: params[k] + v[k] for k in params}
+
+
+def momentum_no_lr(params, grads, velocity, lr, mu):
+    v = {k: mu * velocity[k] - grads[k] for k in params}
+    return {k: params[k] + v[k] for k in params}, v
+
+
+def momentum_forgets_velocity(params, grads, velocity, lr, mu):
+    v = {k: -lr * grads[k] for k in params}
+    return {k: params[k] + v[k] for k in params}, v
+
+
+def momentum_mu_on_gradient(params, grads, velocity, lr, mu):
+    v = {k: mu * (velocity[k] - lr * grads[k]) for k in params}
+    return {k: params[k] + v[k] for k in params}, v
 
 
 # --- deep_backprop --------------------------------------------------------------
@@ -1882,6 +2073,63 @@ def deep_updates_params(X, y, params):
     return loss, grads
 
 
+def deep_grads_not_over_N(X, y, params):
+    N = X.shape[0]
+    activations, pre = [X], []
+    for l, (W, b) in enumerate(params):
+        Z = activations[-1] @ W + b
+        pre.append(Z)
+        activations.append(Z if l == len(params) - 1 else np.maximum(Z, 0))
+    log_p = _log_softmax_rows(activations[-1])
+    loss = -log_p[np.arange(N), y].mean()
+    dZ = np.exp(log_p)
+    dZ[np.arange(N), y] -= 1  # the mean's 1/N stops at the loss
+    grads = [None] * len(params)
+    for l in range(len(params) - 1, -1, -1):
+        grads[l] = (activations[l].T @ dZ, dZ.sum(axis=0))
+        if l > 0:
+            dZ = (dZ @ params[l][0].T) * (pre[l - 1] > 0)
+    return float(loss), grads
+
+
+def deep_db_keepdims(X, y, params):
+    N = len(y)
+    A, cache = X, []
+    for l, (W, b) in enumerate(params):
+        Z = A @ W + b
+        cache.append((A, Z))
+        A = Z if l == len(params) - 1 else np.maximum(Z, 0)
+    P = _softmax_rows(A)
+    loss = -np.mean(_log_softmax_rows(A)[np.arange(N), y])
+    dZ = (P - np.eye(P.shape[1])[y]) / N
+    grads = []
+    for l in range(len(params) - 1, -1, -1):
+        A_prev, Z = cache[l]
+        grads.insert(0, (A_prev.T @ dZ, np.sum(dZ, axis=0, keepdims=True)))
+        if l > 0:
+            dZ = (dZ @ params[l][0].T) * (cache[l - 1][1] > 0)
+    return float(loss), grads
+
+
+def deep_wrong_sign(X, y, params):
+    N = len(y)
+    A, cache = X, []
+    for l, (W, b) in enumerate(params):
+        Z = A @ W + b
+        cache.append((A, Z))
+        A = Z if l == len(params) - 1 else np.maximum(Z, 0)
+    log_p = _log_softmax_rows(A)
+    loss = -log_p[np.arange(N), y].mean()
+    dZ = (np.eye(A.shape[1])[y] - np.exp(log_p)) / N  # the gradient of the log-likelihood
+    grads = []
+    for l in range(len(params) - 1, -1, -1):
+        A_prev, Z = cache[l]
+        grads.insert(0, (A_prev.T @ dZ, dZ.sum(axis=0)))
+        if l > 0:
+            dZ = (dZ @ params[l][0].T) * (cache[l - 1][1] > 0)
+    return float(loss), grads
+
+
 # --- batchnorm_backward -----------------------------------------------------------
 
 def bn_graph_steps(x, gamma, beta, dout, eps=1e-5):
@@ -1941,6 +2189,22 @@ def bn_unbiased_variance(x, gamma, beta, dout, eps=1e-5):
 def bn_dgamma_without_xhat(x, gamma, beta, dout, eps=1e-5):
     dx, _, dbeta = bn_compact(x, gamma, beta, dout, eps)
     return dx, dout.sum(0), dbeta
+
+
+def bn_no_mean_path(x, gamma, beta, dout, eps=1e-5):
+    std = np.sqrt(x.var(0) + eps)
+    xhat = (x - x.mean(0)) / std
+    dxhat = dout * gamma
+    return (dxhat - xhat * (dxhat * xhat).mean(0)) / std, (dout * xhat).sum(0), dout.sum(0)
+
+
+def bn_eps_outside_sqrt(x, gamma, beta, dout, eps=1e-5):
+    N = len(x)
+    std = np.sqrt(x.var(0)) + eps
+    xhat = (x - x.mean(0)) / std
+    dxhat = dout * gamma
+    dx = (N * dxhat - dxhat.sum(0) - xhat * (dxhat * xhat).sum(0)) / (N * std)
+    return dx, (dout * xhat).sum(0), dout.sum(0)
 
 
 # --- digits_network -----------------------------------------------------------------
@@ -2028,24 +2292,38 @@ BUGGY.update({
         ("dW_transposed", DenseDWTransposed, "looks transposed"),
         ("db_mean", DenseDbMean, "SUM"),
         ("updates_W_in_backward", DenseUpdatesW, "in place"),
+        ("dX_transposed", DenseDXTransposed, "dX looks transposed"),
+        ("db_keepdims", DenseDbKeepdims, "without keepdims=True"),
+        ("forward_without_bias", DenseNoBias, "forgot the bias"),
     ],
     "elu_backward": [
         ("naive_exp_overflow", elu_naive_exp, "np.minimum(z, 0)"),
         ("forgets_alpha", elu_forgets_alpha, "lacks the factor alpha"),
         ("slope_is_the_activation", elu_slope_is_activation, "the activation itself"),
         ("relu_slope", elu_relu_like, "as for ReLU"),
+        ("exp_slope_everywhere", elu_exp_everywhere, "for every z"),
+        ("slope_only", elu_slope_only, "slope alone"),
+        ("sides_swapped", elu_sides_swapped, "swapped the two sides"),
+        ("wrong_sign", elu_wrong_sign, "wrong sign"),
     ],
     "gelu_backward": [
         ("cosh_overflow", gelu_cosh_overflow, "tanh never overflows"),
         ("no_product_rule", gelu_no_product_rule, "product rule"),
         ("no_inner_derivative", gelu_no_inner_derivative, "inner derivative"),
         ("exact_erf_gelu", gelu_exact_erf, "tanh form"),
+        ("without_sqrt_2_over_pi", gelu_without_sqrt_2_over_pi, "factor sqrt(2/pi)"),
+        ("value_times_dout", gelu_value_times_dout, "not by its value"),
+        ("slope_only", gelu_slope_only, "slope alone"),
+        ("wrong_sign", gelu_wrong_sign, "wrong sign"),
     ],
     "sgd_momentum_step": [
         ("in_place", momentum_in_place, "in place"),
         ("old_velocity", momentum_old_velocity, "OLD velocity"),
         ("plus_gradient", momentum_plus_gradient, "wrong sign"),
         ("swapped_outputs", momentum_swapped_outputs, "parameters come first"),
+        ("no_learning_rate", momentum_no_lr, "ignores the learning rate"),
+        ("forgets_old_velocity", momentum_forgets_velocity, "forgets the old velocity"),
+        ("mu_on_gradient", momentum_mu_on_gradient, "by mu as well"),
     ],
     "deep_backprop": [
         ("grads_in_backward_order", deep_reversed_grads, "backward order"),
@@ -2053,12 +2331,17 @@ BUGGY.update({
         ("no_mean", deep_no_mean, "N times too large"),
         ("naive_softmax_overflow", deep_naive_softmax, "overflow"),
         ("updates_params_in_place", deep_updates_params, "in place"),
+        ("grads_not_over_N", deep_grads_not_over_N, "loss is right but your gradients"),
+        ("db_keepdims", deep_db_keepdims, "without keepdims"),
+        ("wrong_sign", deep_wrong_sign, "wrong sign"),
     ],
     "batchnorm_backward": [
         ("constant_mean_and_variance", bn_constant_statistics, "as constants"),
         ("no_variance_path", bn_no_variance_path, "through the variance"),
         ("unbiased_variance", bn_unbiased_variance, "unbiased"),
         ("dgamma_without_xhat", bn_dgamma_without_xhat, "dout * xhat"),
+        ("no_mean_path", bn_no_mean_path, "path through the mean"),
+        ("eps_outside_sqrt", bn_eps_outside_sqrt, "outside the square root"),
     ],
     "digits_network": [
         ("undertrained", digits_undertrained, "below 95%"),

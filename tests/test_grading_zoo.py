@@ -51,7 +51,7 @@ def test_a_buggy_implementation_fails_every_seed_with_the_right_hint(exercise_id
 
 
 # Its answers raise on the first trial (the first batch's X meets a batch of another
-# size), and the hint for that error says the same thing.
+# size), and the hint for that error says the same thing: no answer, and no zoo bug, gets it.
 SHOWN_BY_AN_ERROR_HINT = {("dense_layer", "keep the X of every forward call")}
 
 MISTAKES = [pytest.param(exercise_id, hint, mistake, id=f"{exercise_id}-{k}")
@@ -75,6 +75,24 @@ def test_the_mistake_left_out_above_is_shown_by_its_error_hint():
     for seed in SEEDS:
         feedback = check("dense_layer", mistake, seed=seed).feedback
         assert "backward must use the X of the latest forward" in feedback
+
+
+def test_every_known_mistake_is_recognised_in_some_zoo_bug():
+    """Each mistake's hint reaches a student: some buggy zoo implementation, written
+    independently of the mistake's own, gets it (seed None). Otherwise nothing notices
+    when a mistake's implementation drifts away from the bug its hint describes."""
+    uncovered = []
+    for exercise_id, exercise in EXERCISES.items():
+        feedbacks = [check(exercise_id, fn, seed=None).feedback
+                     for _, fn, _ in BUGGY.get(exercise_id, [])]
+        uncovered += [(exercise_id, hint) for hint, _ in exercise.mistakes
+                      if not any("Hint: " + hint in feedback for feedback in feedbacks)]
+    shown_by_an_error_hint = [(exercise_id, hint) for exercise_id, exercise in EXERCISES.items()
+                              for hint, _ in exercise.mistakes
+                              if any(exercise_id == e and words in hint
+                                     for e, words in SHOWN_BY_AN_ERROR_HINT)]
+    assert len(shown_by_an_error_hint) == len(SHOWN_BY_AN_ERROR_HINT)
+    assert uncovered == shown_by_an_error_hint
 
 
 def _buggy(exercise_id, name):

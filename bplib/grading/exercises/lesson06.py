@@ -225,7 +225,7 @@ ELU_BACKWARD = Exercise(
         ("Your gradient is 0 for z <= 0, as for ReLU: ELU keeps a slope alpha exp(z) there.",
          partial(_elu_variant, lambda z, alpha: 0.0 * z)),
         ("You swapped the two sides: the slope is 1 where z > 0 and alpha exp(z) where z <= 0.",
-         lambda z, dout, alpha=1.0: dout * np.where(z > 0, alpha * np.exp(np.minimum(-z, 0.0)),
+         lambda z, dout, alpha=1.0: dout * np.where(z > 0, alpha * np.exp(np.minimum(z, 700.0)),
                                                     1.0)),
         ("Your gradient has the wrong sign.",
          lambda z, dout, alpha=1.0: -elu_backward(z, dout, alpha)),
@@ -262,10 +262,16 @@ def gelu_backward(z, dout):
     return dout * slope
 
 
-def _gelu_variant(z, dout, *, product_rule=True, chain=True, c=_GELU_C):
-    t = np.tanh(c * (z + _GELU_A * z ** 3))
-    inner = (1.0 + 3 * _GELU_A * z * z) if chain else 1.0
-    slope = 0.5 * (1.0 + t) + (0.5 * z * (1.0 - t * t) * c * inner if product_rule else 0.0)
+def _gelu_du_dz(z):
+    """du/dz for u = sqrt(2/pi) (z + 0.044715 z^3)."""
+    return _GELU_C * (1.0 + 3 * _GELU_A * z * z)
+
+
+def _gelu_variant(z, dout, *, product_rule=True, c_in_u=_GELU_C, du_dz=_gelu_du_dz):
+    """A wrong gelu_backward: u = c_in_u (z + 0.044715 z^3), the chain rule's factor
+    du_dz(z), and with product_rule=False the term z (1 - t^2) du/dz left out."""
+    t = np.tanh(c_in_u * (z + _GELU_A * z ** 3))
+    slope = 0.5 * (1.0 + t) + (0.5 * z * (1.0 - t * t) * du_dz(z) if product_rule else 0.0)
     return dout * slope
 
 
@@ -298,11 +304,14 @@ GELU_BACKWARD = Exercise(
         ("You differentiated only the tanh factor: gelu(z) = 0.5 z (1 + tanh(u)) is a "
          "PRODUCT of z and (1 + tanh(u)), so the product rule gives two terms.",
          partial(_gelu_variant, product_rule=False)),
-        ("You left out the inner derivative du/dz = sqrt(2/pi) (1 + 3 * 0.044715 z^2) of "
-         "u = sqrt(2/pi) (z + 0.044715 z^3): the chain rule multiplies by it.",
-         partial(_gelu_variant, chain=False)),
-        ("Your slope misses the factor sqrt(2/pi) of u = sqrt(2/pi) (z + 0.044715 z^3) "
-         "in the chain rule.", partial(_gelu_variant, c=1.0)),
+        *[("You left out the inner derivative du/dz = sqrt(2/pi) (1 + 3 * 0.044715 z^2) of "
+           "u = sqrt(2/pi) (z + 0.044715 z^3), or part of it: the chain rule multiplies by "
+           "all of it.", partial(_gelu_variant, du_dz=du_dz))
+          for du_dz in (lambda z: 1.0, lambda z: _GELU_C + 0.0 * z)],
+        *[("Your slope misses the factor sqrt(2/pi) of u = sqrt(2/pi) (z + 0.044715 z^3): it "
+           "is in tanh(u) and in du/dz = sqrt(2/pi) (1 + 3 * 0.044715 z^2).",
+           partial(_gelu_variant, c_in_u=c_in_u, du_dz=lambda z: 1.0 + 3 * _GELU_A * z * z))
+          for c_in_u in (_GELU_C, 1.0)],
         ("You differentiated the exact GELU, z Phi(z) with the normal CDF Phi. This exercise's "
          "GELU is the tanh form: differentiate 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))).",
          _gelu_erf),
