@@ -87,13 +87,15 @@ def test_breaking_a_requirement_of_every_trial_fails_them_without_an_error(exerc
 @pytest.mark.parametrize("exercise_id, requirement", [
     p for p in REQUIREMENTS if "unchanged" in p.values[1].text or "left" in p.values[1].text])
 def test_an_answer_that_only_modifies_its_arguments_is_told_just_that(exercise_id, requirement):
-    """Its outputs have the right structure: the problems are the modified argument
-    and, where a later call of a class exercise used the modified one, its values."""
+    """Its outputs are right: the problem is the modified argument (and, for a class
+    exercise, the values of later calls that used the modified one)."""
     for seed in SEEDS:
         result = check(exercise_id, requirement.violation, seed=seed)
         for trial, verdict in zip(make_trials(exercise_id, seed), result.trials):
             if not requirement.enforced_by(trial):
                 continue
             assert any(p.startswith("modified its argument") for p in verdict.problems)
-            assert all(p.startswith("modified its argument") or " values differ " in p
+            later_calls = EXERCISES[exercise_id].drive is not None
+            assert all(p.startswith("modified its argument") or (later_calls and
+                                                                 " values differ " in p)
                        for p in verdict.problems), (seed, verdict.label, verdict.problems)
