@@ -965,3 +965,21 @@ def test_a_trial_input_that_cannot_travel_is_a_type_error():
     with pytest.raises(TypeError) as error:
         trials.to_data([object()])
     assert str(error.value) == "a trial input of type object cannot be sent as data"
+
+
+# --------------------------------------------------------------------------
+# The exercise modules' trial helpers: what their docstrings promise
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (6,), (3, 4), (2, 3, 4)])
+@pytest.mark.parametrize("size_of_difference", [1e-2, 1e-5])
+def test_a_gradient_pair_has_its_largest_entry_and_difference_negative(shape, size_of_difference):
+    from bplib.grading.exercises.lesson11 import _gradient_pair
+
+    for seed in range(20):
+        a, b = _gradient_pair(np.random.default_rng(seed), shape, size_of_difference)
+        assert a.shape == b.shape == shape
+        a, d = a.reshape(-1), (a - b).reshape(-1)
+        assert a[np.argmax(np.abs(a))] < 0 and d[np.argmax(np.abs(d))] < 0
+        assert size_of_difference / 10 < np.max(np.abs(d)) < size_of_difference * 10

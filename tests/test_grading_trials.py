@@ -16,7 +16,8 @@ every exercise and seed:
   on a kink, a large step h or variances near eps;
 - every statement of a label that this file can read (shapes, N, D, H, L,
   layer sizes, name=value parameters, "exactly 0", "batch size 1",
-  "one-dimensional", "0-d", ...) holds for the trial's arguments.
+  "one-dimensional", "0-d", "differences about 1e-2", ...) holds for the trial's
+  arguments.
 
 One kind of statement per checker: a regular expression finds it in the
 label, an assertion compares it with the arguments. A name in a label that is
@@ -292,6 +293,21 @@ def check_exact_values(exercise, trial):
         assert np.all((size <= np.abs(a[b == 0.0])) & (np.abs(a[b == 0.0]) < 10 * size)), match[0]
 
 
+def check_sizes_about(exercise, trial):
+    """"differences about 1e-2": max|a - b| / max|a| within a factor 10 of it;
+    "entries about 1e-8": the largest entry in size within a factor 10 of it."""
+    match = re.search(rf"\bdifferences about ({NUMBER})", trial.label)
+    if match:
+        a, b = trial.args[:2]
+        ratio = np.max(np.abs(a - b)) / np.max(np.abs(a))
+        assert float(match[1]) / 10 < ratio < float(match[1]) * 10, (match[0], ratio)
+    match = re.search(rf"\bentries about ({NUMBER})", trial.label)
+    if match:
+        for array in named_arrays(exercise, trial, None):
+            biggest = np.max(np.abs(array))
+            assert float(match[1]) / 10 < biggest < float(match[1]) * 10, (match[0], biggest)
+
+
 def check_extremes(exercise, trial):
     """"|z| up to 1000": the largest |z| is exactly 1000. "logits of +-1000":
     the logits reach 500 or more on both sides."""
@@ -342,7 +358,8 @@ def check_digits(exercise, trial):
 
 
 CHECKERS = [check_shapes, check_dimensions, check_batch_sizes, check_values, check_layer_sizes,
-            check_exact_values, check_extremes, check_neurons, check_graphs, check_digits]
+            check_exact_values, check_sizes_about, check_extremes, check_neurons, check_graphs,
+            check_digits]
 
 
 @pytest.mark.parametrize("exercise_id, seed", CASES)
@@ -382,6 +399,9 @@ def broken(exercise_id, label, *args):
      (np.ones((2, 2)), np.ones((2, 2)))),
     (check_exact_values, "neuron_backward", "s = x . w + b exactly 0 (the kink), D=1",
      (np.ones(1), np.ones(1), 0.0, 1.0)),
+    (check_sizes_about, "relative_error", "shape (2,), differences about 1e-2",
+     (np.ones(2), np.ones(2) + 0.5)),
+    (check_sizes_about, "relative_error", "entries about 1e-8", (np.ones(2), np.ones(2))),
     (check_extremes, "sigmoid_backward", "large inputs, |z| up to 1000",
      (np.full((2, 2), 999.0), np.ones((2, 2)))),
     (check_neurons, "neuron_backward", "an inactive neuron (s < 0), D=1",
