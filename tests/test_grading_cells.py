@@ -70,3 +70,13 @@ def test_a_cell_with_a_syntax_error_falls_back_to_its_text():
     assert check_calls(source, top_level_only=True) == [("relu_backward", "relu_backward")]
     assert check_calls("(\ncheck('mse_loss', mine.mse_loss)", top_level_only=True) == \
         [("mse_loss", "mine.mse_loss")]
+
+
+def test_checks_are_listed_in_the_order_their_exercise_ids_first_appear():
+    """Not in the syntax tree's order (a check nested in an `if` comes after the
+    top-level ones there), not by the expression's text, and an id mentioned again
+    later (a comment) does not move its check."""
+    source = ('if check("sigmoid_backward", mine.sig).passed:\n'
+              '    pass\n'
+              'check("relu_backward", r)  # after sigmoid_backward\n')
+    assert check_calls(source) == [("sigmoid_backward", "mine.sig"), ("relu_backward", "r")]

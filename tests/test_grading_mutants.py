@@ -934,7 +934,8 @@ def test_trial_inputs_travel_as_json_and_come_back_the_same():
 
     smooth = lesson01.SmoothFunction(np.random.default_rng(0), (2, 3))
     inputs = (np.arange(6.0).reshape(2, 3), np.array([1, 2], dtype=np.int64), np.float64(2.5),
-              3, 0.5, None, "relu", [np.ones(2), ("a", 1.0)], {"W": np.eye(2), "lr": 0.1},
+              3, 0.5, None, "relu", [np.ones(2), ("a", 1.0)],
+              {"W": np.eye(2), "lr": 0.1, "name": "layer 1", "f": smooth},
               smooth)
     back = trials.from_data(json.loads(json.dumps(trials.to_data(inputs))))
     assert type(back) is tuple and len(back) == len(inputs)
@@ -945,8 +946,9 @@ def test_trial_inputs_travel_as_json_and_come_back_the_same():
     assert text == "relu" and type(text) is str
     assert type(listed) is list and np.array_equal(listed[0], np.ones(2))
     assert listed[1] == ("a", 1.0)
-    assert list(params) == ["W", "lr"] and np.array_equal(params["W"], np.eye(2))
-    assert params["lr"] == 0.1
+    assert list(params) == ["W", "lr", "name", "f"] and np.array_equal(params["W"], np.eye(2))
+    assert params["lr"] == 0.1 and params["name"] == "layer 1"
+    assert type(params["f"]) is trials.SmoothFunction
     assert type(function) is trials.SmoothFunction
     assert np.array_equal(function.A, smooth.A) and np.array_equal(function.B, smooth.B)
     x = np.random.default_rng(1).standard_normal((2, 3))
@@ -983,3 +985,21 @@ def test_a_gradient_pair_has_its_largest_entry_and_difference_negative(shape, si
         a, d = a.reshape(-1), (a - b).reshape(-1)
         assert a[np.argmax(np.abs(a))] < 0 and d[np.argmax(np.abs(d))] < 0
         assert size_of_difference / 10 < np.max(np.abs(d)) < size_of_difference * 10
+
+
+def test_a_layer_whose_backward_returns_nothing_is_told_dx_is_none():
+    """The class exercise's driver copies what the student's methods return (arrays
+    only: a None has nothing to copy)."""
+    class Dense:
+        def __init__(self, W, b):
+            self.W, self.b = W, b
+
+        def forward(self, X):
+            self.X = X
+            return X @ self.W + self.b
+
+        def backward(self, dZ):
+            self.dW, self.db = self.X.T @ dZ, dZ.sum(axis=0)  # dX computed, not returned
+
+    (problem,) = _first_problems(verdict.check("dense_layer", Dense).feedback)
+    assert problem == "dX is None; expected a numpy array of shape (5, 3)"

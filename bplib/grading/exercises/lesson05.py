@@ -223,8 +223,8 @@ DENSE_LAYER = Exercise(
     mistakes=[
         ("Your .dW and .db add up over the pairs: each backward must store the gradients of "
          "its own pair, self.dW = ..., not self.dW += ....", _Accumulates),
-        ("backward used the X of an earlier forward: keep the X of every forward call "
-         "(self.X = X), so that backward always pairs with the latest forward.", _KeepsFirstX),
+        # (A layer that keeps the first X raises on the first trial, whose second batch has
+        # another size: the hint for that error, not a known mistake, tells the student.)
         (_TRANSPOSE_HINT.format(name=".dW"),
          _dense_layer_variant(dW=lambda X, W, dZ: dZ.T @ X)),
         ("dX looks transposed: dX must have X's shape (N, D_in), and dZ @ W.T is "
