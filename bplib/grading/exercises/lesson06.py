@@ -262,17 +262,11 @@ def gelu_backward(z, dout):
     return dout * slope
 
 
-def _gelu_du_dz(z):
-    """du/dz for u = sqrt(2/pi) (z + 0.044715 z^3)."""
-    return _GELU_C * (1.0 + 3 * _GELU_A * z * z)
-
-
-def _gelu_variant(z, dout, *, product_rule=True, c_in_u=_GELU_C, du_dz=_gelu_du_dz):
-    """A wrong gelu_backward: u = c_in_u (z + 0.044715 z^3), the chain rule's factor
-    du_dz(z), and with product_rule=False the term z (1 - t^2) du/dz left out."""
+def _gelu_variant(z, dout, *, du_dz, c_in_u=_GELU_C):
+    """A wrong gelu_backward: u = c_in_u (z + 0.044715 z^3), and du_dz(z) for the
+    chain rule's factor du/dz."""
     t = np.tanh(c_in_u * (z + _GELU_A * z ** 3))
-    slope = 0.5 * (1.0 + t) + (0.5 * z * (1.0 - t * t) * du_dz(z) if product_rule else 0.0)
-    return dout * slope
+    return dout * (0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du_dz(z))
 
 
 def _gelu_erf(z, dout):
@@ -301,9 +295,10 @@ GELU_BACKWARD = Exercise(
         *_elementwise_requirements(gelu_backward),
     ],
     mistakes=[
-        ("You differentiated only the tanh factor: gelu(z) = 0.5 z (1 + tanh(u)) is a "
-         "PRODUCT of z and (1 + tanh(u)), so the product rule gives two terms.",
-         partial(_gelu_variant, product_rule=False)),
+        ("You differentiated only the factor z: gelu(z) = 0.5 z (1 + tanh(u)) is a PRODUCT "
+         "of z and (1 + tanh(u)), which depends on z too, so the product rule gives a second "
+         "term, 0.5 z (1 - tanh(u)^2) du/dz.",
+         lambda z, dout: dout * 0.5 * (1.0 + np.tanh(_GELU_C * (z + _GELU_A * z ** 3)))),
         *[("You left out the inner derivative du/dz = sqrt(2/pi) (1 + 3 * 0.044715 z^2) of "
            "u = sqrt(2/pi) (z + 0.044715 z^3), or part of it: the chain rule multiplies by "
            "all of it.", partial(_gelu_variant, du_dz=du_dz))
