@@ -208,3 +208,36 @@ def test_the_network_references_agree_with_autograd():
         if not trial.stability:
             _close(reference("softmax_backward")(z, dout),
                    _backward_by_autograd(_softmax, [z], dout, 0))
+
+
+def test_the_digits_reference_trains_as_its_docstring_says():
+    """A 64-64-10 ReLU network (He initialisation, zero biases, generator seeded 0),
+    20 epochs of shuffled mini-batches of 64, SGD with momentum (lr 0.1, mu 0.9):
+    written again here from deep_backprop and sgd_momentum_step, the lesson 9
+    reference, on the first 300 training digits."""
+    from bplib.grading.exercises.lesson09 import sgd_momentum_step
+    from bplib.grading.exercises.lesson10 import deep_backprop
+    from bplib.grading.exercises.lesson12 import train
+
+    X, y = make_trials("digits_network")[0].args
+    X, y = X[:300], y[:300]
+    rng = np.random.default_rng(0)
+    sizes = (64, 64, 10)
+    params = {}
+    for l, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        params[f"W{l}"] = rng.standard_normal((d_in, d_out)) * np.sqrt(2.0 / d_in)
+        params[f"b{l}"] = np.zeros(d_out)
+    velocity = {name: np.zeros_like(value) for name, value in params.items()}
+    for epoch in range(20):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), 64):
+            rows = order[start:start + 64]
+            pairs = [(params["W0"], params["b0"]), (params["W1"], params["b1"])]
+            _, grads = deep_backprop(X[rows], y[rows], pairs)
+            grads = {"W0": grads[0][0], "b0": grads[0][1], "W1": grads[1][0], "b1": grads[1][1]}
+            params, velocity = sgd_momentum_step(params, grads, velocity, 0.1, 0.9)
+    trained = train(X, y)
+    for l, (W, b) in enumerate(trained):
+        assert W.dtype == b.dtype == np.float64
+        np.testing.assert_allclose(W, params[f"W{l}"], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(b, params[f"b{l}"], rtol=1e-10, atol=1e-12)
