@@ -47,13 +47,15 @@ def import_time_functions(package=PACKAGE):
     """{(module, mutmut's name of the function)} of the module-level functions and
     methods that importing ``package`` calls, found by profiling the import."""
     script = f"""
-import json, sys
+import inspect, json, sys
 called = set()
 def profile(frame, event, arg):
-    if event == "call":
+    code = frame.f_code  # a function's (not a class body's, nor code made by exec)
+    function = code.co_flags & inspect.CO_NEWLOCALS and code.co_filename.endswith(".py")
+    if event == "call" and function:
         name = frame.f_globals.get("__name__", "")
         if name.startswith({package!r}):
-            called.add((name, frame.f_code.co_qualname))
+            called.add((name, code.co_qualname))
 sys.setprofile(profile)
 import {package}
 sys.setprofile(None)

@@ -358,8 +358,8 @@ class SmoothFunction:
 
 def to_data(value):
     """Encode trial inputs as JSON-able data, in full: arrays, numbers, strings,
-    None, containers and SmoothFunction (and its subclasses). ``from_data`` rebuilds them. Raises TypeError
-    for anything else."""
+    None, containers and SmoothFunction (and its subclasses). ``from_data``
+    rebuilds them. Raises TypeError for anything else."""
     if isinstance(value, (list, tuple)):
         return {"kind": "list" if isinstance(value, list) else "tuple",
                 "items": [to_data(v) for v in value], "length": len(value)}
