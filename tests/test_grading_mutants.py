@@ -1019,3 +1019,85 @@ def test_importing_the_grader_calls_only_three_functions_of_its_own():
     assert tool.import_time_functions() == {("bplib.grading.exercises.lesson02", "x__variant"),
                          ("bplib.grading.exercises.lesson05", "x__dense_layer_variant"),
                          ("bplib.grading.exercises.lesson06", "x__elementwise_requirements")}
+
+
+# --------------------------------------------------------------------------
+# lesson12: how the digits network is scored
+# --------------------------------------------------------------------------
+
+def _digits_trial(rows=40):
+    """A digits trial with a small held-out set (the grader's own structure)."""
+    from bplib.grading.exercises.common import Trial
+    rng = np.random.default_rng(3)
+    X, y = rng.random((rows, 64)), rng.integers(0, 10, size=rows)
+    return Trial("digits", (X, y), secret=(X, y))
+
+
+def _pairs(*sizes, value=0.1):
+    return [(np.full((d_in, d_out), value), np.zeros(d_out))
+            for d_in, d_out in zip(sizes[:-1], sizes[1:])]
+
+
+@pytest.mark.parametrize("params, problem", [
+    ([], "train must return a non-empty list of (W, b) pairs"),
+    ({"W": 1}, "train must return a non-empty list of (W, b) pairs"),
+    ([(np.zeros((64, 10)),)], "params[0] is not a pair (W, b)"),
+    ([(np.zeros((64, 10)), np.zeros(10), 0)], "params[0] is not a pair (W, b)"),
+    ([(np.zeros((64, 10)).tolist(), np.zeros(10))], "params[0]: W and b must be float arrays"),
+    ([(np.zeros((64, 10)), [0.0] * 10)], "params[0]: W and b must be float arrays"),
+    ([(np.zeros((64, 10), dtype=int), np.zeros(10))], "params[0]: W and b must be float arrays"),
+    ([(np.zeros((64, 10)), np.zeros(10, dtype=int))], "params[0]: W and b must be float arrays"),
+    ([(np.zeros(64), np.zeros(10))], "params[0]: W has shape (64,) and b (10,); expected W "
+                                     "(64, D) and b (D,)"),
+    ([(np.zeros((63, 10)), np.zeros(10))], "params[0]: W has shape (63, 10) and b (10,); "
+                                           "expected W (64, D) and b (D,)"),
+    ([(np.zeros((64, 10)), np.zeros(9))], "params[0]: W has shape (64, 10) and b (9,); "
+                                          "expected W (64, D) and b (D,)"),
+    (_pairs(64, 8) + [(np.zeros((7, 10)), np.zeros(10))],
+     "params[1]: W has shape (7, 10) and b (10,); expected W (8, D) and b (D,)"),
+    ([(np.full((64, 10), np.nan), np.zeros(10))], "params[0] contains NaN or inf"),
+    ([(np.zeros((64, 10)), np.full(10, np.inf))], "params[0] contains NaN or inf"),
+    (_pairs(64, 8, 9), "the last layer has 9 outputs; expected 10, one per digit"),
+])
+def test_every_structure_problem_of_the_digits_params_word_for_word(params, problem):
+    from bplib.grading.exercises.lesson12 import assess
+    assert assess(_digits_trial(), params) == (0.0, [problem], [])
+
+
+def test_the_digits_score_is_full_from_95_percent_and_none_below_85(monkeypatch):
+    from bplib.grading.exercises import lesson12
+
+    trial = _digits_trial(rows=200)
+    _, y = trial.secret
+    params = [(np.zeros((64, 10)), np.zeros(10))]
+    for right, score, problems in [(200, 1.0, []), (190, 1.0, []),
+                                   (180, 0.5, ["test accuracy 90.0% is below 95%"]),
+                                   (170, 0.0, ["test accuracy 85.0% is below 95%"]),
+                                   (100, 0.0, ["test accuracy 50.0% is below 95%"])]:
+        guesses = np.where(np.arange(200) < right, y, (y + 1) % 10)
+        monkeypatch.setattr(lesson12, "predict", lambda params, X, guesses=guesses: guesses)
+        result = lesson12.assess(trial, params)
+        assert result[0] == pytest.approx(score, abs=1e-12) and result[1] == problems
+        assert result[2] == [f"test accuracy {right / 200:.1%} on 200 digits train never saw "
+                             "(full marks from 95%, none below 85%)"]
+
+
+def test_predict_takes_relu_after_every_layer_but_the_last():
+    from bplib.grading.exercises.lesson12 import predict
+
+    X = np.array([[1.0, 0.0]])
+    hidden = (np.array([[1.0, -1.0], [0.0, 0.0]]), np.zeros(2))  # ReLU(1, -1) = (1, 0)
+    last = (np.array([[-2.0, -1.0], [0.0, 5.0]]), np.zeros(2))    # from (1, 0): (-2, -1)
+    assert predict([hidden, last], X).tolist() == [1]  # ReLU there would tie them at 0;
+    # without the hidden ReLU, (1, -1) would give (-2, -6)
+    one_layer = (np.array([[-2.0, -1.0], [0.0, 0.0]]), np.array([0.0, 0.5]))
+    assert predict([one_layer], X).tolist() == [1]     # (-2, -0.5): no ReLU at all
+
+
+def test_the_digits_are_pixels_in_0_1_and_integer_labels():
+    from bplib.grading.exercises.lesson12 import load_digits
+
+    X, y = load_digits()
+    assert X.shape == (1797, 64) and X.dtype == np.float64
+    assert X.min() == 0.0 and X.max() == 1.0
+    assert y.dtype == np.int64 and sorted(set(y.tolist())) == list(range(10))
