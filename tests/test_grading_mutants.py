@@ -1101,3 +1101,14 @@ def test_the_digits_are_pixels_in_0_1_and_integer_labels():
     assert X.shape == (1797, 64) and X.dtype == np.float64
     assert X.min() == 0.0 and X.max() == 1.0
     assert y.dtype == np.int64 and sorted(set(y.tolist())) == list(range(10))
+
+
+def test_a_value_graph_reads_as_numbered_lines_and_parses_back():
+    from bplib.grading.exercises.lesson02 import parse, program
+
+    ops = [("+", ("v", 0), ("v", 1)), ("*", ("v", 2), 2.5), ("tanh", ("v", 3)),
+           ("neg", ("v", 0)), ("**", ("v", 1), 2), ("-", 1.5, ("v", 4))]
+    graph = program([2.0, 3.0], ops)
+    assert graph == ([2.0, 3.0], "v2 = v0 + v1\nv3 = v2 * 2.5\nv4 = v3.tanh()\nv5 = -v0\n"
+                                 "v6 = v1 ** 2\nv7 = 1.5 - v4")
+    assert parse(graph) == ([2.0, 3.0], tuple(ops))
