@@ -76,7 +76,7 @@ DENSE_BACKWARD = Exercise(
         ("dW and db are both divided by N: the 1/N of the mean loss is already inside dZ, "
          "so dW = X.T @ dZ and db = dZ summed over the rows, with no further division.",
          partial(_dense_variant, dW=lambda X, W, b, dZ: X.T @ dZ / len(X),
-                        db=lambda X, W, b, dZ: dZ.mean(axis=0))),
+                 db=lambda X, W, b, dZ: dZ.mean(axis=0))),
         ("dW is divided by N: the 1/N of the mean loss is already inside dZ; dW = X.T @ dZ.",
          partial(_dense_variant, dW=lambda X, W, b, dZ: X.T @ dZ / len(X))),
         ("dX looks transposed: dX must have X's shape (N, D), and dZ @ W.T is "
