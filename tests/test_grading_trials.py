@@ -334,7 +334,8 @@ def check_neurons(exercise, trial):
 
 
 def check_graphs(exercise, trial):
-    """value's graphs: "4 leaves" and "a chain 2,100 nodes deep" (operations)."""
+    """value's graphs: "4 leaves", "a chain 2,100 nodes deep" (operations) and "25
+    random operations" (then one "+" for each node nobody used but the first)."""
     if exercise.id != "value":
         return
     leaf_values, ops = parse(trial.args[0])
@@ -344,6 +345,13 @@ def check_graphs(exercise, trial):
     match = re.search(r"\ba chain ([\d,]+) nodes deep\b", trial.label)
     if match:
         assert len(ops) == int(match[1].replace(",", "")), f"{match[0]}: {len(ops)}"
+    match = re.search(r"\b(\d+) random operations\b", trial.label)
+    if match:
+        assert len(ops) >= int(match[1]), f"{match[0]}: {len(ops)} operations in all"
+        random, sums = ops[:int(match[1])], ops[int(match[1]):]
+        used = {x[1] for op in random for x in op[1:] if isinstance(x, tuple)}
+        unused = len(leaf_values) + len(random) - len(used)
+        assert len(sums) == unused - 1 and all(op[0] == "+" for op in sums), match[0]
 
 
 def check_digits(exercise, trial):
