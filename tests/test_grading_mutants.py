@@ -1097,3 +1097,14 @@ def test_a_value_graph_reads_as_numbered_lines_and_parses_back():
     assert graph == ([2.0, 3.0], "v2 = v0 + v1\nv3 = v2 * 2.5\nv4 = v3.tanh()\nv5 = -v0\n"
                                  "v6 = v1 ** 2\nv7 = 1.5 - v4")
     assert parse(graph) == ([2.0, 3.0], tuple(ops))
+
+
+@pytest.mark.parametrize("shape", [(2,), (1, 2), (2, 1), (5,), (3, 4)])
+def test_both_signs_keeps_its_promises(shape):
+    """Random numbers away from 0 (|z| in [0.1, 2]) with both signs, in the shape asked."""
+    from bplib.grading.exercises.common import both_signs
+
+    for seed in range(30):
+        z = both_signs(np.random.default_rng(seed), shape)
+        assert z.shape == shape and np.any(z > 0) and np.any(z < 0)
+        assert np.all((0.1 <= np.abs(z)) & (np.abs(z) <= 2.0))
