@@ -1108,3 +1108,34 @@ def test_both_signs_keeps_its_promises(shape):
         z = both_signs(np.random.default_rng(seed), shape)
         assert z.shape == shape and np.any(z > 0) and np.any(z < 0)
         assert np.all((0.1 <= np.abs(z)) & (np.abs(z) <= 2.0))
+
+
+def _error_of(fn, *args):
+    return trials.call_student(fn, args, ("x",) * len(args))["error"]
+
+
+@pytest.mark.parametrize("length, message", [(300, "m" * 300), (301, "m" * 300 + "...")])
+def test_an_error_message_is_cut_after_300_characters(length, message):
+    def fn(x):
+        raise ValueError("m" * length)
+
+    assert _error_of(fn, 1.0)["message"] == message
+
+
+def test_an_unprintable_error_is_named_by_its_type():
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("no")
+
+    def fn(x):
+        raise Unprintable()
+
+    assert _error_of(fn, 1.0)["message"] == "<unprintable Unprintable>"
+
+
+def test_a_line_without_source_is_quoted_as_empty():
+    """A function compiled from a string has no source line to quote."""
+    scope = {}
+    exec(compile("def fn(x):\n    raise ValueError('no source')\n", "<answer>", "exec"), scope)
+    where = _error_of(scope["fn"], 1.0)["where"]
+    assert where == {"line": 2, "code": "", "function": "fn"}
