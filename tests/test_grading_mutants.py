@@ -1139,3 +1139,9 @@ def test_a_line_without_source_is_quoted_as_empty():
     exec(compile("def fn(x):\n    raise ValueError('no source')\n", "<answer>", "exec"), scope)
     where = _error_of(scope["fn"], 1.0)["where"]
     assert where == {"line": 2, "code": "", "function": "fn"}
+
+
+def test_a_record_of_an_unknown_kind_comes_back_opaque():
+    """A record from another process that names no known kind (nor a type)."""
+    assert trials.from_portable({"kind": "something new"}).type_name == "unknown"
+    assert trials.from_portable({"kind": "other", "type": "Model"}).type_name == "Model"
