@@ -1145,3 +1145,25 @@ def test_a_record_of_an_unknown_kind_comes_back_opaque():
     """A record from another process that names no known kind (nor a type)."""
     assert trials.from_portable({"kind": "something new"}).type_name == "unknown"
     assert trials.from_portable({"kind": "other", "type": "Model"}).type_name == "Model"
+
+
+def test_returned_containers_are_followed_four_levels_deep():
+    """An array inside four nested lists is still an array; a fifth list is not opened."""
+    record = trials.to_portable([[[[np.ones(2)]]]])
+    for _ in range(4):
+        record = record["items"][0]
+    assert record["kind"] == "array" and record["shape"] == [2]
+    record = trials.to_portable([[[[[np.ones(2)]]]]])
+    for _ in range(4):
+        record = record["items"][0]
+    assert record == {"kind": "other", "type": "list"}
+
+
+def test_a_complex_array_is_named_and_cannot_be_a_trial_input():
+    value = np.array([1.0 + 2.0j])
+    assert trials.to_portable(value) == {"kind": "other", "type": "complex array (complex128)"}
+    assert trials.from_portable(trials.to_portable(value)).type_name == \
+        "complex array (complex128)"
+    with pytest.raises(TypeError) as error:
+        trials.to_data(value)
+    assert str(error.value) == "a trial input of type ndarray cannot be sent as data"
