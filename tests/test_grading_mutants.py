@@ -1167,3 +1167,11 @@ def test_a_complex_array_is_named_and_cannot_be_a_trial_input():
     with pytest.raises(TypeError) as error:
         trials.to_data(value)
     assert str(error.value) == "a trial input of type ndarray cannot be sent as data"
+
+
+def test_an_integer_beyond_2_to_the_53_travels_as_a_float():
+    """JSON readers keep integers exactly only up to 2**53."""
+    assert trials.to_portable(2**53 - 1) == {"kind": "int", "value": 2**53 - 1}
+    assert trials.to_portable(-(2**53 - 1)) == {"kind": "int", "value": -(2**53 - 1)}
+    assert trials.to_portable(2**53) == {"kind": "float", "value": 2.0**53, "type": "int"}
+    assert trials.from_portable(trials.to_portable(np.int64(2**60))) == 2.0**60
