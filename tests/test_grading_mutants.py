@@ -2,6 +2,10 @@
 suite (docs/testing.md, "Mutation testing"). Each pins one exact behaviour of
 the grader: a message, a threshold, a colour, a branch."""
 
+import gc
+import re
+import types
+
 import numpy as np
 import pytest
 
@@ -819,6 +823,23 @@ def test_values_that_differ_are_said_with_and_without_a_gradient_check():
                               "error ")
 
 
+@pytest.mark.parametrize("exercise_id", ["mse_loss", "mlp_backprop", "deep_backprop"])
+def test_the_gradient_check_covers_the_gradients_not_the_loss(exercise_id):
+    """A loss is compared with the reference only: a loss 1e-6 off (within the
+    reference tolerance, beyond AGREE) with exact gradients still "agrees", and a
+    wrong loss is not said to fail a gradient check."""
+    def off_by(factor):
+        def answer(*args):
+            loss, grads = verdict.reference(exercise_id)(*args)
+            return loss * factor, grads
+        return answer
+
+    inside = verdict.check(exercise_id, off_by(1 + 1e-6))
+    assert inside.passed and "the gradients agree" in inside.feedback
+    (problem,) = _first_problems(verdict.check(exercise_id, off_by(2.0)).feedback)
+    assert problem == "loss: values differ from the reference (relative error 3.3e-01)"
+
+
 def test_the_printing_shown_is_the_first_failures_else_the_first_there_is():
     printed = [_T("a", True, stdout="one\n", stdout_chars=4),
                _T("b", False, ["off"], stdout="two\n", stdout_chars=4),
@@ -1004,6 +1025,67 @@ def test_a_layer_whose_backward_returns_nothing_is_told_dx_is_none():
     (problem,) = _first_problems(verdict.check("dense_layer", Dense).feedback)
     assert problem == "dX is None; expected a numpy array of shape (5, 3)"
 
+
+
+# --------------------------------------------------------------------------
+# lesson02: how a Value class is driven (_build_and_backward), word for word
+# --------------------------------------------------------------------------
+
+def _value_problem(value_class):
+    (problem,) = _first_problems(verdict.check("value", value_class).feedback)
+    return problem
+
+
+def test_driving_a_value_class_leaves_the_garbage_collector_as_it_was():
+    from bplib.grading.exercises.lesson02 import drive_value
+
+    graph = ([1.0, 2.0], "v2 = v0 * v1")
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            drive_value(verdict.reference("value"), graph)
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+
+
+def test_a_value_that_keeps_an_int_is_told_data_must_be_a_float():
+    class Value(verdict.reference("value")):
+        def __init__(self, data, *args, **kwargs):
+            super().__init__(data, *args, **kwargs)
+            self.data = data
+
+    assert _value_problem(Value) == ("raised TypeError: Value(2).data is 2 of type int: it "
+                                     "must be a float (float(data))")
+
+
+def test_a_value_whose_grad_does_not_start_at_zero_is_told_so():
+    class Value(verdict.reference("value")):
+        def __init__(self, data, *args, **kwargs):
+            super().__init__(data, *args, **kwargs)
+            self.grad = 1.0
+
+    assert re.fullmatch(r"raised ValueError: Value\(-?\d\.\d+\)\.grad is 1\.0 before "
+                        r"backward: it must start at 0\.0", _value_problem(Value))
+
+
+def test_an_operation_must_return_something_with_data_and_grad():
+    reference_value = verdict.reference("value")
+
+    class Value(reference_value):
+        def __add__(self, other):
+            return types.SimpleNamespace(data=super().__add__(other).data)  # no grad
+
+    assert _value_problem(Value) == ("raised TypeError: v2 = v0 + v0 returned "
+                                     "SimpleNamespace, not a Value")
+
+    class Value(reference_value):
+        def __add__(self, other):
+            out = super().__add__(other)
+            out.__class__ = reference_value  # the same node, of another class
+            return out
+
+    assert verdict.check("value", Value).passed  # it has data and grad: a Value
 
 
 # --------------------------------------------------------------------------

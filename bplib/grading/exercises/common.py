@@ -75,7 +75,9 @@ class Exercise:
     output_names: tuple        # names of the outputs, in return order
     reference: object          # callable (or class) with the exercise's signature
     make_trials: object        # rng -> list of Trial
-    numerical: object = None   # (args) -> same structure as the reference
+    # (args) -> same structure as the reference, with central-difference gradients
+    # for the gradient outputs and None for the others (a loss is not a gradient)
+    numerical: object = None
     mistakes: list = field(default_factory=list)  # [(hint, implementation)]
     requirements: list = field(default_factory=list)  # [Requirement]
     points: int = 1            # what its check cell is worth (nbgrader points)
@@ -159,10 +161,11 @@ def numerical_backward(forward, n_inputs, args):
 
 
 def numerical_loss(loss, args):
-    """(loss, dpred) for a loss exercise's trial arguments (pred, target), from the
-    scalar loss(pred, target): its ``numerical`` is ``partial(numerical_loss, loss)``."""
+    """(None, dpred) for a loss exercise's trial arguments (pred, target), from the
+    scalar loss(pred, target): its ``numerical`` is ``partial(numerical_loss, loss)``.
+    The loss itself is left to the comparison with the reference."""
     pred, target = args
-    return loss(pred, target), numerical_backward(lambda v: loss(v, target), 1, (pred, 1.0))
+    return None, numerical_backward(lambda v: loss(v, target), 1, (pred, 1.0))
 
 
 def numerical_parameter_gradients(loss_of_params, params):
@@ -178,12 +181,11 @@ def numerical_parameter_gradients(loss_of_params, params):
 
 
 def numerical_network(backprop, args):
-    """(loss, grads) for a network exercise's trial arguments (X, y, params), with
+    """(None, grads) for a network exercise's trial arguments (X, y, params), with
     backprop(X, y, params) -> (loss, grads): its ``numerical`` is
     ``partial(numerical_network, backprop)``."""
     X, y, params = args
-    loss = backprop(X, y, params)[0]
-    return loss, numerical_parameter_gradients(lambda p: backprop(X, y, p)[0], params)
+    return None, numerical_parameter_gradients(lambda p: backprop(X, y, p)[0], params)
 
 
 def scales(X, scale, loss_scale):

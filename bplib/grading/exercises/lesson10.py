@@ -89,10 +89,11 @@ def _deep_loss(X, y, params):
 
 
 def _deep_numerical(args):
+    """(None, grads): deep_backprop's central-difference gradients."""
     X, y, params = args
     grads = numerical_parameter_gradients(lambda named: _deep_loss(X, y, _as_pairs(named)),
                                           _as_dict(params))
-    return _deep_loss(X, y, params), _as_pairs(grads)
+    return None, _as_pairs(grads)
 
 
 def _deep_variant(X, y, params, *, relu_last=False, scale=1.0, reverse=False, db_keepdims=False,
