@@ -223,6 +223,12 @@ def test_first_difference_of_a_number():
                     "  first difference: loss is 2.5, expected 2")
 
 
+def test_first_difference_shows_an_integer_number_as_the_integer_returned():
+    text = verdict._first_difference("loss", 2.0, np.asarray(7), _Args(np.ones(2)), ["z"])
+    assert text == ("  inputs:\n    z = [1. 1.]\n  expected loss = 2.\n  yours    loss = 7\n"
+                    "  first difference: loss is 7, expected 2")
+
+
 def test_first_difference_skips_elements_within_the_tolerance():
     # scale 1 + 1.5 = 2.5: a difference of 2e-6 is within 1e-6 * 2.5, 3e-6 is not
     want = np.array([1.0, 1.0, 1.0])

@@ -485,7 +485,7 @@ def _show(value, limit=300):
 def _first_difference(name, want, have, trial, arg_names):
     """The trial's inputs, the expected and the student's value, and the first
     element that differs: what a student needs to reproduce the failure."""
-    want, have = np.asarray(want, dtype=float), np.asarray(have, dtype=float)
+    want, have = np.asarray(want, dtype=float), np.asarray(have)  # have: shown as returned
     scale = np.max(np.abs(want), initial=0.0) + np.max(np.abs(have), initial=0.0)
     wrong = np.abs(have - want) > max(REFERENCE_TOLERANCE * scale, NEGLIGIBLE)
     index = np.unravel_index(int(np.argmax(wrong)), want.shape) if want.ndim else ()
