@@ -395,6 +395,20 @@ def _relu_with_mistake(mistake):
                                mistakes=[("the mistake", mistake)])
 
 
+def test_a_mistake_that_raises_is_passed_over_for_the_next():
+    import dataclasses
+
+    def raises(z, dout):
+        raise ZeroDivisionError
+
+    exercise = dataclasses.replace(verdict.EXERCISES["relu_backward"], mistakes=[
+        ("raises", raises), ("doubled", lambda z, dout: 2 * dout * (z > 0))])
+    trial = _Args(np.array([1.0, -1.0]), np.array([3.0, 3.0]))
+    name = exercise.output_names[0]
+    assert verdict._recognise_mistake(exercise, trial, [(name, None, np.array([6.0, 0.0]))]) \
+        == "Hint: doubled"
+
+
 def test_a_mistake_matches_at_exactly_the_reference_tolerance():
     # relative error max|a - b| / (max|a| + max|b|) = 1 / 1e6: exactly REFERENCE_TOLERANCE
     exercise = _relu_with_mistake(lambda z, dout: np.full_like(z, 499999.5))
