@@ -3,6 +3,7 @@ suite (docs/testing.md, "Mutation testing"). Each pins one exact behaviour of
 the grader: a message, a threshold, a colour, a branch."""
 
 import gc
+import json
 import re
 import types
 
@@ -1259,6 +1260,51 @@ def test_returned_containers_are_followed_four_levels_deep():
     for _ in range(4):
         record = record["items"][0]
     assert record == {"kind": "other", "type": "list"}
+
+
+def test_returned_dicts_are_followed_four_levels_deep():
+    record = trials.to_portable({"a": {"b": {"c": {"d": np.ones(2)}}}})
+    for _ in range(4):
+        record = record["items"][0][1]
+    assert record["kind"] == "array" and record["shape"] == [2]
+    record = trials.to_portable({"a": {"b": {"c": {"d": {"e": np.ones(2)}}}}})
+    for _ in range(4):
+        record = record["items"][0][1]
+    assert record == {"kind": "other", "type": "dict"}
+
+
+def test_a_long_container_sends_its_first_items_and_keeps_its_length():
+    back = trials.from_portable(trials.to_portable(tuple(range(25))))
+    assert back[:trials.MAX_ITEMS] == tuple(range(20)) and len(back) == 25
+    assert all(isinstance(item, Opaque) and item.type_name == "not sent"
+               for item in back[20:])
+    back = trials.from_portable(trials.to_portable({f"k{i}": i for i in range(25)}))
+    assert back == {f"k{i}": i for i in range(20)}
+
+    def relu_backward(z, dout):
+        return tuple(range(25))
+
+    (problem,) = _first_problems(verdict.check("relu_backward", relu_backward).feedback)
+    assert problem == "dz is a tuple of 25 items; expected a numpy array of shape (5, 7)"
+
+
+def test_numbers_travel_as_numbers_and_nan_and_inf_as_text_strict_json_has_neither():
+    assert trials.to_portable(1.5) == {"kind": "float", "value": 1.5, "type": "float"}
+    for number in (float("nan"), np.inf, -np.float64(np.inf)):
+        record = trials.to_portable(number)
+        assert isinstance(record["value"], str)
+        json.dumps(record, allow_nan=False)
+        back = trials.from_portable(record)
+        assert np.isnan(back) if np.isnan(number) else back == number
+
+
+def test_an_argument_holding_nan_is_the_same_as_its_copy():
+    """trials._same compares an argument with its copy taken before the call."""
+    before = {"z": np.array([1.0, np.nan]), "n": [float("nan")]}
+    assert trials._same(before, {"z": np.array([1.0, np.nan]), "n": [float("nan")]})
+    assert not trials._same(before, {"z": np.array([1.0, np.nan], dtype=np.float32),
+                                     "n": [float("nan")]})
+    assert not trials._same(before["z"], list(before["z"]))
 
 
 def test_a_complex_array_is_named_and_cannot_be_a_trial_input():

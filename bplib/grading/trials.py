@@ -27,6 +27,7 @@ import bplib
 
 MAX_STDOUT = 2000  # characters of a student's printing we keep
 MAX_DEPTH = 4      # nesting of returned containers we follow
+MAX_ITEMS = 20     # items of a returned container we send (a list or tuple's others: counted)
 
 
 class _BoundedWriter(io.TextIOBase):
@@ -278,8 +279,9 @@ def to_portable(value, depth=0):
     """Encode a returned value as JSON-able data, keeping types and shapes.
 
     Arrays keep dtype and shape (their bytes in base64), numbers stay
-    numbers, containers are followed a few levels deep, and anything else
-    becomes {"kind": "other", "type": its type name}.
+    numbers (NaN and inf as text: strict JSON has neither), containers are
+    followed MAX_DEPTH levels deep and their first MAX_ITEMS items sent, and
+    anything else becomes {"kind": "other", "type": its type name}.
     """
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" and depth <= MAX_DEPTH:
         if value.dtype.kind == "c":
@@ -292,7 +294,7 @@ def to_portable(value, depth=0):
         return {"kind": "int", "value": int(value)} if abs(int(value)) < 2**53 else \
             {"kind": "float", "value": float(value), "type": "int"}
     if isinstance(value, (float, np.floating)):
-        number = float(value)  # strict JSON has no NaN or inf: keep those as text
+        number = float(value)
         return {"kind": "float", "value": number if np.isfinite(number) else repr(number),
                 "type": type(value).__name__}
     if value is None:
@@ -300,19 +302,21 @@ def to_portable(value, depth=0):
     if depth < MAX_DEPTH:
         if isinstance(value, (tuple, list)):
             return {"kind": "list" if isinstance(value, list) else "tuple",
-                    "items": [to_portable(v, depth + 1) for v in value[:20]],
+                    "items": [to_portable(v, depth + 1) for v in value[:MAX_ITEMS]],
                     "length": len(value)}
         if isinstance(value, dict):
             return {"kind": "dict",
                     "items": [[str(k), to_portable(v, depth + 1)]
-                              for k, v in list(value.items())[:20]]}
+                              for k, v in list(value.items())[:MAX_ITEMS]]}
     return {"kind": "other", "type": type(value).__name__}
 
 
 def from_portable(p):
     """Decode ``to_portable`` data back into arrays, numbers and containers.
 
-    Unknown types come back as an ``Opaque`` holding the type name.
+    Unknown types come back as an ``Opaque`` holding the type name, and the
+    items of a list or tuple past MAX_ITEMS as ``Opaque("not sent")``, so that
+    its length is the one returned.
     """
     kind = p.get("kind")
     if kind == "array":
@@ -325,6 +329,7 @@ def from_portable(p):
         return None
     if kind in ("tuple", "list"):
         items = [from_portable(v) for v in p["items"]]
+        items += [Opaque("not sent")] * (p["length"] - len(items))
         return tuple(items) if kind == "tuple" else items
     if kind == "dict":
         return {k: from_portable(v) for k, v in p["items"]}
