@@ -1029,6 +1029,16 @@ def test_a_gradient_pair_has_its_largest_entry_and_difference_negative(shape, si
         assert size_of_difference / 10 < np.max(np.abs(d)) < size_of_difference * 10
 
 
+def test_numerical_backward_gives_one_array_for_one_input_else_a_tuple():
+    from bplib.grading.exercises.common import numerical_backward
+
+    x, y, dout = np.array([1.0, -2.0]), np.array([0.5, 3.0]), np.array([1.0, 2.0])
+    dx = numerical_backward(np.sin, 1, (x, dout))
+    assert isinstance(dx, np.ndarray) and np.allclose(dx, np.cos(x) * dout)
+    dx, dy = numerical_backward(np.multiply, 2, (x, y, dout))
+    assert np.allclose(dx, y * dout) and np.allclose(dy, x * dout)
+
+
 def test_a_layer_whose_backward_returns_nothing_is_told_dx_is_none():
     """The class exercise's driver copies what the student's methods return (arrays
     only: a None has nothing to copy)."""

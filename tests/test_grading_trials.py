@@ -33,6 +33,7 @@ from bplib.gradcheck import AGREE, relative_error
 from bplib.grading import EXERCISES, check, make_trials, reference
 from bplib.grading.exercises import Trial
 from bplib.grading.exercises.lesson02 import parse
+from bplib.grading.verdict import _flatten as flatten
 
 SEEDS = [None, *range(10)]
 
@@ -78,18 +79,29 @@ def test_the_reference_is_gradient_checked_exactly_where_the_flags_allow(exercis
             assert verdict.gradcheck_error < AGREE, f"{at}: {verdict.gradcheck_error:.1e}"
 
 
-def gradient_pairs(want, numerical):
-    """(reference, central differences) for each gradient in an output, in a fixed
-    order (dicts by key). None in ``numerical`` stands for an output that is not
-    a gradient (a loss)."""
-    if numerical is None:
-        return []
-    if isinstance(want, dict):
-        return [pair for key in sorted(want) for pair in gradient_pairs(want[key], numerical[key])]
-    if isinstance(want, (list, tuple)):
-        return [pair for w, n in zip(want, numerical, strict=True)
-                for pair in gradient_pairs(w, n)]
-    return [(np.asarray(want, dtype=float), np.asarray(numerical, dtype=float))]
+def gradient_pairs(exercise, trial):
+    """(reference, central differences) for each gradient a trial's answer holds, by
+    the grader's names for them ("dW", "grads['W1']"): every output but the loss."""
+    want = flatten(exercise.output_names, exercise.expected(trial))
+    numerical = flatten(exercise.output_names, exercise.numerical(trial.args))
+    assert set(numerical) == set(want) - {"loss"}, where(exercise.id, "?", trial)
+    return [(np.asarray(want[name], dtype=float), np.asarray(numerical[name], dtype=float))
+            for name in sorted(numerical)]
+
+
+@pytest.mark.parametrize("exercise_id", WITH_NUMERICAL)
+def test_central_differences_give_every_gradient_where_gradcheck_is_on(exercise_id):
+    """An exercise's ``numerical`` has the reference's structure: a finite array
+    shaped like each gradient, and None for a loss. (Grading alone cannot tell: a
+    NaN error is never the largest, and the gradient check would still "agree".)"""
+    exercise = EXERCISES[exercise_id]
+    for seed in SEEDS:
+        for trial in make_trials(exercise_id, seed):
+            if not trial.gradcheck or trial.stability:
+                continue
+            for want, numerical in gradient_pairs(exercise, trial):
+                assert numerical.shape == want.shape, where(exercise_id, seed, trial)
+                assert np.all(np.isfinite(numerical)), where(exercise_id, seed, trial)
 
 
 @pytest.mark.parametrize("exercise_id", WITH_NUMERICAL)
@@ -103,8 +115,7 @@ def test_central_differences_are_not_the_truth_where_gradcheck_is_off(exercise_i
         for trial in make_trials(exercise_id, seed):
             if trial.gradcheck or trial.stability:
                 continue
-            pairs = gradient_pairs(exercise.expected(trial), exercise.numerical(trial.args))
-            assert pairs, where(exercise_id, seed, trial)
+            pairs = gradient_pairs(exercise, trial)
             errors.setdefault(trial.label, []).append(
                 max(relative_error(a, b) for a, b in pairs))
     for label, per_seed in errors.items():
