@@ -1,18 +1,28 @@
 """pytest set-up shared by the unit tests."""
 
+import os
 
-def pytest_sessionstart(session):
-    """Start every test session with the grader's caches empty.
+import pytest
 
-    Warning: mutmut runs each mutant's tests in a process forked from one that has
-    already run the whole suite. The trials, the reference's answers and the parsed
-    Value programs that unmutated code cached there would hide a mutant of the code
-    that makes them (docs/testing.md, "Three things mutmut cannot see").
+
+@pytest.fixture(autouse=True)
+def _grader_caches_emptied_under_mutmut():
+    """Under mutmut (MUTANT_UNDER_TEST set), every test starts with the grader's
+    caches empty.
+
+    Warning: the grader caches what is slow to make (an exercise's trials for a
+    seed, the reference's answers to the Value trials, parsed Value programs). In
+    one process, only the first test to ask made them: mutmut would map only that
+    test to the code that makes them, and its workers, forked from a process that
+    has run the whole suite, would never run a mutant of that code for the seeds
+    cached (docs/testing.md, "Three things mutmut cannot see").
     """
-    from bplib.grading import EXERCISES, verdict
-    from bplib.grading.exercises import lesson02
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        from bplib.grading import EXERCISES, verdict
+        from bplib.grading.exercises import lesson02
 
-    verdict._trials.clear()
-    for exercise in EXERCISES.values():
-        exercise._expected.clear()
-    lesson02._parse_lines.cache_clear()
+        verdict._trials.clear()
+        for exercise in EXERCISES.values():
+            exercise._expected.clear()
+        lesson02._parse_lines.cache_clear()
+    yield
