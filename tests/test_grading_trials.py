@@ -84,7 +84,7 @@ def gradient_pairs(exercise, trial):
     the grader's names for them ("dW", "grads['W1']"): every output but the loss."""
     want = flatten(exercise.output_names, exercise.expected(trial))
     numerical = flatten(exercise.output_names, exercise.numerical(trial.args))
-    assert set(numerical) == set(want) - {"loss"}, where(exercise.id, "?", trial)
+    assert set(numerical) == set(want) - {"loss"}, f"{exercise.id}, trial {trial.label!r}"
     return [(np.asarray(want[name], dtype=float), np.asarray(numerical[name], dtype=float))
             for name in sorted(numerical)]
 
