@@ -17,7 +17,9 @@ every exercise and seed:
 - every statement of a label that this file can read (shapes, N, D, H, L,
   layer sizes, name=value parameters, "exactly 0", "batch size 1",
   "one-dimensional", "0-d", "differences about 1e-2", ...) holds for the trial's
-  arguments.
+  arguments;
+- the trials are the ones recorded in tests/data/trials.json, so that they change
+  only on purpose (a regrade after an upgrade gives the same score).
 
 One kind of statement per checker: a regular expression finds it in the
 label, an assertion compares it with the arguments. A name in a label that is
@@ -34,6 +36,7 @@ from bplib.grading import EXERCISES, check, make_trials, reference
 from bplib.grading.exercises import Trial
 from bplib.grading.exercises.lesson02 import parse
 from bplib.grading.verdict import _flatten as flatten
+from trial_fingerprints import canonical, fingerprints, recorded
 
 SEEDS = [None, *range(10)]
 
@@ -434,3 +437,34 @@ def test_a_checker_fails_a_trial_unlike_its_label(checker, exercise_id, label, a
     exercise, trial = broken(exercise_id, label, *args)
     with pytest.raises(AssertionError):
         checker(exercise, trial)
+
+
+# --------------------------------------------------------------------------
+# The trials change only on purpose
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("exercise_id", EXERCISES)
+def test_the_trials_are_the_ones_recorded(exercise_id):
+    """Each trial of every seed is the one recorded: its label, flags, arguments and
+    held-out data. A deliberate change is recorded again (tests/trial_fingerprints.py)."""
+    want = recorded()[exercise_id]
+    for seed in SEEDS:
+        have = fingerprints(exercise_id, seed)
+        changed = [trial.label for trial, a, b in
+                   zip(make_trials(exercise_id, seed), have, want[str(seed)]) if a != b]
+        assert have == want[str(seed)], (
+            f"{exercise_id}, seed {seed}: the trials changed ({changed or 'their number'}). "
+            "If on purpose, run `python tests/trial_fingerprints.py` and say so in the "
+            "release notes: a regrade would give other scores.")
+
+
+def test_every_exercise_and_only_they_have_recorded_trials():
+    assert list(recorded()) == list(EXERCISES)
+
+
+def test_a_fingerprint_ignores_the_last_bits_of_a_number_and_nothing_more():
+    x = np.array([0.1234567890123])
+    assert canonical(x * (1 + 1e-15)) == canonical(x)
+    assert canonical(x * (1 + 1e-11)) != canonical(x)
+    assert canonical(x.reshape(1, 1)) != canonical(x)
+    assert canonical(Trial("a", (x,))) != canonical(Trial("a", (x,), gradcheck=False))
