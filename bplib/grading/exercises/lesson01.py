@@ -33,7 +33,7 @@ def _numerical_gradient_trials(rng):
     return trials
 
 
-def _forward_difference(f, x, h=1e-5):
+def _forward_difference(f, x, h):
     x = np.array(x, dtype=float)
     grad = np.zeros_like(x)
     f0 = f(x)

@@ -224,12 +224,11 @@ def _number(rng):
 def _random_graph(rng, n_leaves, n_ops):
     """A random graph whose nodes are reused (shared) and stay of moderate size."""
     leaves = [_number(rng) for _ in range(n_leaves)]
-    values, ops, uses = list(leaves), [], [0] * n_leaves
+    values, ops, used = list(leaves), [], [False] * n_leaves
     kinds = ["+", "-", "*", "/", "**", "neg", "tanh", "exp", "relu"]
     while len(ops) < n_ops:
-        # prefer nodes used least, so that most nodes reach the output
-        least = min(uses)
-        pool = [i for i, u in enumerate(uses) if u == least] if rng.random() < 0.6 \
+        # prefer nodes not used yet, so that most nodes reach the output
+        pool = [i for i, u in enumerate(used) if not u] if rng.random() < 0.6 \
             else list(range(len(values)))
         i = int(rng.choice(pool))
         j = int(rng.integers(len(values)))
@@ -261,12 +260,12 @@ def _random_graph(rng, n_leaves, n_ops):
             continue
         for x in op[1:]:
             if isinstance(x, tuple):
-                uses[x[1]] += 1
+                used[x[1]] = True
         ops.append(op)
         values.append(value)
-        uses.append(0)
+        used.append(False)
     # the output: a sum of the nodes nobody used yet, so every node reaches it
-    unused = [i for i, u in enumerate(uses) if u == 0]
+    unused = [i for i, u in enumerate(used) if not u]
     out = unused[0]
     for i in unused[1:]:
         ops.append(("+", ("v", out), ("v", i)))

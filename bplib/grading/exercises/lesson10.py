@@ -39,13 +39,11 @@ def deep_backprop(X, y, params):
     return loss, grads
 
 
-def _deep_params(rng, sizes, last_scale=1.0):
+def _deep_params(rng, sizes):
     params = []
-    for l, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for d_in, d_out in zip(sizes[:-1], sizes[1:]):
         W = rng.standard_normal((d_in, d_out)) / np.sqrt(d_in) * 1.5
         b = rng.standard_normal(d_out) * 0.5
-        if l == len(sizes) - 2:
-            W, b = W * last_scale, b * last_scale
         params.append((W, b))
     return params
 
