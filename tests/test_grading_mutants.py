@@ -809,6 +809,20 @@ def test_each_kind_of_numpy_warning_is_a_problem(warnings, problem):
     assert _first_problems(verdict.grade("relu_backward", records).feedback) == [problem]
 
 
+@pytest.mark.parametrize("compute, warning", [
+    (lambda x: np.exp(x * 1000.0), "RuntimeWarning: overflow encountered in exp"),
+    (lambda x: x / 0.0, "RuntimeWarning: divide by zero encountered in divide"),
+    (lambda x: (x - x) / 0.0, "RuntimeWarning: invalid value encountered in divide"),
+])
+def test_numpy_warnings_are_caught_even_when_the_students_notebook_silenced_them(compute,
+                                                                                   warning):
+    """An answer cell may have run np.seterr(all="ignore"): the grader turns each kind of
+    warning that signals instability back on around the student's call."""
+    with np.errstate(all="ignore"):
+        record = trials.call_student(compute, (np.array([1.0]),), ("x",))
+    assert record["warnings"] == [warning]
+
+
 def test_a_recognised_mistake_is_the_first_hint():
     hint, mistake = _RELU.mistakes[0]
     trials = verdict.make_trials("relu_backward")
@@ -1326,3 +1340,44 @@ def test_an_integer_beyond_2_to_the_53_travels_as_a_float():
     assert trials.to_portable(-(2**53 - 1)) == {"kind": "int", "value": -(2**53 - 1)}
     assert trials.to_portable(2**53) == {"kind": "float", "value": 2.0**53, "type": "int"}
     assert trials.from_portable(trials.to_portable(np.int64(2**60))) == 2.0**60
+
+
+def test_the_overwriting_mistake_is_the_reference_with_overwriting_mul():
+    """The known mistake "a gradient overwritten" (its multiplication's backward
+    assigns where it should add) keeps the reference's local derivatives: alone, with
+    an upstream gradient of 5, it agrees with the reference; with a used twice, the
+    path handled last wins (-6 where the reference sums -6 + -6)."""
+    from bplib.grading.exercises.lesson02 import _MulOverwrites
+
+    a, b = _MulOverwrites(3.0), _MulOverwrites(-2.0)
+    ((a * b) * 5.0).backward()
+    assert (a.grad, b.grad) == (-10.0, 15.0)
+    a, b = _MulOverwrites(3.0), _MulOverwrites(-2.0)
+    (a * b * a).backward()
+    assert (a.grad, b.grad) == (-6.0, 9.0)
+
+
+@pytest.mark.parametrize("name", ["constant_mean_and_variance", "no_variance_path",
+                                  "unbiased_variance", "dgamma_without_xhat", "no_mean_path",
+                                  "eps_outside_sqrt"])
+def test_batchnorm_mistakes_take_the_trials_eps(name):
+    """A known mistake of batchnorm_backward uses the trial's eps, as the student's code
+    does: a student's bug gets its hint on the eps=0.1 trial too, not only where eps is
+    the default."""
+    from grading_zoo import BUGGY
+
+    (fn, phrase), = [(fn, phrase) for n, fn, phrase in BUGGY["batchnorm_backward"] if n == name]
+    result = verdict.check("batchnorm_backward", fn)
+    (trial,) = [t for t in result.trials if t.label.startswith("eps=0.1")]
+    assert not trial.passed and any(phrase in hint for hint in trial.hints), trial
+
+
+def test_the_own_data_mistake_still_accumulates():
+    """The known mistake "a * b's backward is off" (each factor's gradient from its own
+    data) is wrong in that one way only: with a used twice, both paths add up
+    (3 + 3 * -6 = -15), as they do in the reference."""
+    (own_data,) = [mistake for hint, mistake in verdict.EXERCISES["value"].mistakes
+                   if hint.startswith("a * b's backward is off")]
+    a, b = own_data(3.0), own_data(-2.0)
+    (a * b * a).backward()
+    assert (a.grad, b.grad) == (-15.0, 12.0)
