@@ -467,4 +467,5 @@ def test_a_fingerprint_ignores_the_last_bits_of_a_number_and_nothing_more():
     assert canonical(x * (1 + 1e-15)) == canonical(x)
     assert canonical(x * (1 + 1e-11)) != canonical(x)
     assert canonical(x.reshape(1, 1)) != canonical(x)
+    assert canonical(np.int64(3)) == canonical(3) != canonical(4)  # whatever numpy's repr
     assert canonical(Trial("a", (x,))) != canonical(Trial("a", (x,), gradcheck=False))

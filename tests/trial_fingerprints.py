@@ -34,7 +34,11 @@ def canonical(value):
         return f"array({value.dtype}, {value.shape}, [{numbers}])"
     if isinstance(value, (float, np.floating)):
         return _number(value)
-    if value is None or isinstance(value, (bool, int, str, np.integer)):
+    if isinstance(value, (bool, np.bool_)):
+        return repr(bool(value))
+    if isinstance(value, (int, np.integer)):  # numpy 2 writes np.int64(3) where 1.x wrote 3
+        return repr(int(value))
+    if value is None or isinstance(value, str):
         return repr(value)
     if isinstance(value, (list, tuple)):
         return f"{type(value).__name__}({', '.join(canonical(v) for v in value)})"
