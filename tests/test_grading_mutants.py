@@ -823,6 +823,14 @@ def test_numpy_warnings_are_caught_even_when_the_students_notebook_silenced_them
     assert record["warnings"] == [warning]
 
 
+def test_underflow_is_no_warning_even_when_the_students_notebook_turned_every_one_on():
+    """exp(-1000) is 0, harmlessly: np.seterr(all="warn") in an answer cell does not make
+    it a problem."""
+    with np.errstate(all="warn"):
+        record = trials.call_student(lambda x: np.exp(-1000.0 * x), (np.array([1.0]),), ("x",))
+    assert record["warnings"] == [] and record["outputs"] is not None
+
+
 def test_a_recognised_mistake_is_the_first_hint():
     hint, mistake = _RELU.mistakes[0]
     trials = verdict.make_trials("relu_backward")
