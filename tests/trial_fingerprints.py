@@ -71,11 +71,13 @@ def recorded():
 def record():
     trials = {exercise_id: {str(seed): fingerprints(exercise_id, seed) for seed in SEEDS}
               for exercise_id in EXERCISES}
-    lines = [f"  {json.dumps(exercise_id)}: {{\n" + ",\n".join(
-                 f"    {json.dumps(seed)}: {json.dumps(prints)}" for seed, prints in per_seed.items())
-             + "\n  }" for exercise_id, per_seed in trials.items()]
+    blocks = []  # JSON with a line per (exercise, seed), so that a diff shows what changed
+    for exercise_id, per_seed in trials.items():
+        rows = ",\n".join(f"    {json.dumps(seed)}: {json.dumps(prints)}"
+                          for seed, prints in per_seed.items())
+        blocks.append(f"  {json.dumps(exercise_id)}: {{\n{rows}\n  }}")
     RECORD.parent.mkdir(exist_ok=True)
-    RECORD.write_text("{\n" + ",\n".join(lines) + "\n}\n")  # a line per (exercise, seed)
+    RECORD.write_text("{\n" + ",\n".join(blocks) + "\n}\n")
     print(f"recorded the trials of {len(trials)} exercises, {len(SEEDS)} seeds each, "
           f"in {RECORD}")
 

@@ -24,7 +24,7 @@ def _tiny_net_trials(rng):
         w2 = sign * rng.uniform(1.25, 2.5) ** rng.choice([-1.0, 1.0])  # |w2|: 0.4-0.8 or 1.25-2.5
         params = {"w1": float(w1), "b1": float(rng.uniform(-1.0, 1.0)),
                   "w2": float(w2), "b2": float(rng.uniform(-1.0, 1.0))}
-        x = both_signs(rng, n)  # one number when n = 1
+        x = both_signs(rng, n)  # for n = 1, one number of either sign
         trials.append(Trial(label, (x * 1.5, rng.uniform(0.05, 0.95, size=n), params)))
     return trials
 
