@@ -831,6 +831,28 @@ def test_underflow_is_no_warning_even_when_the_students_notebook_turned_every_on
     assert record["warnings"] == [] and record["outputs"] is not None
 
 
+def test_a_record_the_grader_cannot_read_fails_its_own_trial_only():
+    """Records come from the student's process and may be malformed: the grader's safety
+    net fails that trial, under its label, and judges the others."""
+    records = _relu_records()
+    records[1] = {**records[1], "error": "not a dict"}
+    result = verdict.grade("relu_backward", records)
+    labels = [t.label for t in verdict.make_trials("relu_backward")]
+    assert [t.label for t in result.trials] == labels
+    assert [t.passed for t in result.trials] == [k != 1 for k in range(len(labels))]
+    assert result.trials[1].problems == [
+        "could not be graded (AttributeError: 'str' object has no attribute 'get')"]
+
+
+@pytest.mark.parametrize("records", [None, {"0": {}}, "records", [None, "x", 7, []]])
+def test_records_that_are_not_a_list_of_records_fail_every_trial_without_a_crash(records):
+    result = verdict.grade("relu_backward", records)
+    assert result.status == "failed" and result.score == 0.0
+    assert len(result.trials) == len(verdict.make_trials("relu_backward"))
+    assert all(t.problems[0].startswith(("could not be graded (", "was not run"))
+               for t in result.trials)
+
+
 def test_a_recognised_mistake_is_the_first_hint():
     hint, mistake = _RELU.mistakes[0]
     trials = verdict.make_trials("relu_backward")

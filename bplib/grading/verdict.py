@@ -215,12 +215,12 @@ def grade(exercise_id, records, seed=None):
     """Judge portable records against the reference (grader side)."""
     exercise = _exercise(exercise_id)
     trials = make_trials(exercise_id, seed)
-    stopped = any(isinstance(r, dict) and (r.get("error") or {}).get("type") == "Timeout"
-                  for r in records)
+    # The records come from the student's process: any of them may be malformed.
+    stopped = isinstance(records, list) and any(_timed_out(r) for r in records)
     verdicts = []
     for k, trial in enumerate(trials):
-        record = records[k] if k < len(records) else None
         try:
+            record = records[k] if k < len(records) else None
             if record is None and stopped:
                 verdict = TrialVerdict(trial.label, False, ["was not run: the check stopped at "
                                                             "its time limit"])
@@ -231,6 +231,11 @@ def grade(exercise_id, records, seed=None):
                                    [f"could not be graded ({type(exc).__name__}: {exc})"])
         verdicts.append(verdict)
     return _summarise(exercise, verdicts)
+
+
+def _timed_out(record):
+    error = record.get("error") if isinstance(record, dict) else None
+    return isinstance(error, dict) and error.get("type") == "Timeout"
 
 
 def _judge(exercise, trial, record):
