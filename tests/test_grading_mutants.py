@@ -6,6 +6,7 @@ import gc
 import json
 import re
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -851,6 +852,16 @@ def test_records_that_are_not_a_list_of_records_fail_every_trial_without_a_crash
     assert len(result.trials) == len(verdict.make_trials("relu_backward"))
     assert all(t.problems[0].startswith(("could not be graded (", "was not run"))
                for t in result.trials)
+
+
+def test_the_first_twenty_kinds_of_warning_are_kept():
+    def noisy(x):
+        for k in range(25):
+            warnings.warn(f"warning {k:02d}")
+        return x
+
+    record = trials.call_student(noisy, (np.array([1.0]),), ("x",))
+    assert record["warnings"] == [f"UserWarning: warning {k:02d}" for k in range(20)]
 
 
 def test_a_recognised_mistake_is_the_first_hint():
