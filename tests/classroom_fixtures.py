@@ -92,8 +92,10 @@ def solved(release_dir, wrong=()):
     bodies = {"relu_backward": RELU, "sigmoid_backward": SIGMOID, "tanh_backward": TANH}
     for exercise, source in bodies.items():
         code = source.replace("    ### BEGIN SOLUTION\n", "").replace("\n    ### END SOLUTION", "")
-        if exercise in wrong:  # a classic mistake: the slope of the output, not the input
-            code = {"relu_backward": code.replace("(z > 0)", "(dout > 0)"),
+        # A classic mistake, wrong on every trial whatever the seed: the activation's
+        # output, or the output's formula applied to the input, where the slope belongs.
+        if exercise in wrong:
+            code = {"relu_backward": code.replace("(z > 0)", "np.maximum(z, 0)"),
                     "sigmoid_backward": code.replace("s * (1 - s)", "z * (1 - z)"),
                     "tanh_backward": code.replace("(1 - t ** 2)", "(1 - z ** 2)")}[exercise]
         cell_defining(nb, exercise).source = code
