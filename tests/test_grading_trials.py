@@ -36,9 +36,7 @@ from bplib.grading import EXERCISES, check, make_trials, reference
 from bplib.grading.exercises import Trial
 from bplib.grading.exercises.lesson02 import parse
 from bplib.grading.verdict import _flatten as flatten
-from trial_fingerprints import canonical, fingerprints, recorded
-
-SEEDS = [None, *range(10)]
+from trial_fingerprints import SEEDS, canonical, fingerprints, recorded  # the tests' seeds
 
 CASES = [pytest.param(exercise_id, seed, id=f"{exercise_id}-{seed}")
          for exercise_id in EXERCISES for seed in SEEDS]

@@ -24,7 +24,7 @@ import numpy as np
 from bplib.grading import EXERCISES, make_trials
 
 RECORD = Path(__file__).resolve().parent / "data" / "trials.json"
-SEEDS = [None, *range(10)]  # the seeds the grading tests use
+SEEDS = [None, *range(10)]  # the seeds recorded, those tests/test_grading_trials.py checks
 
 
 def canonical(value):
